@@ -1,0 +1,21 @@
+//! Schema migrations for Annals, shared by PostgreSQL and SQLite.
+//!
+//! Each step is reversible (`annals migrate down` undoes the newest one).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_content;
+mod m20261127_000002_revisions;
+
+/// The ordered list of every migration Annals knows.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_content::Migration),
+            Box::new(m20261127_000002_revisions::Migration),
+        ]
+    }
+}

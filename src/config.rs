@@ -1,0 +1,191 @@
+//! Every setting Annals reads, in one place: command-line flags with environment fallbacks.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::Args;
+
+/// Where the database is, how the server listens and which limits guard it.
+///
+/// Each field is a flag and an environment variable; flags win. A value that does not parse
+/// stops start-up with one line naming the setting.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded, the default) or `postgres://...`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://annals.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "ANNALS_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `annals=debug,info`.
+    #[arg(long, env = "ANNALS_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "ANNALS_LOG_JSON", default_value_t = false, global = true)]
+    pub log_json: bool,
+
+    /// Serve GraphQL introspection (`__schema`, `__type`); off also turns field suggestions off.
+    #[arg(long, env = "ANNALS_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+
+    /// Largest number of pooled database connections.
+    #[arg(
+        long,
+        env = "ANNALS_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// How long a request may wait for a pooled connection, in milliseconds.
+    #[arg(
+        long,
+        env = "ANNALS_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3_000,
+        global = true
+    )]
+    pub db_acquire_timeout_ms: u64,
+
+    /// Longest a single SQL statement may run on PostgreSQL, in milliseconds.
+    #[arg(
+        long,
+        env = "ANNALS_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub statement_timeout_ms: u64,
+
+    /// Longest a whole HTTP request may take, in milliseconds.
+    #[arg(
+        long,
+        env = "ANNALS_REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub request_timeout_ms: u64,
+
+    /// Origins allowed to call the API from a browser (comma-separated); empty turns CORS off.
+    #[arg(
+        long,
+        env = "ANNALS_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Limits that guard the public endpoint.
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Limits on what one request may ask for. Going over one is a `LIMIT_EXCEEDED` error naming it.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Limits {
+    /// Deepest selection nesting.
+    #[arg(
+        long = "max-depth",
+        env = "ANNALS_MAX_DEPTH",
+        default_value_t = 15,
+        global = true
+    )]
+    pub depth: usize,
+    /// Highest complexity; a connection multiplies its children by `first`/`last`.
+    #[arg(
+        long = "max-complexity",
+        env = "ANNALS_MAX_COMPLEXITY",
+        default_value_t = 50_000,
+        global = true
+    )]
+    pub complexity: usize,
+    /// Most aliases in one operation.
+    #[arg(
+        long = "max-aliases",
+        env = "ANNALS_MAX_ALIASES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(
+        long = "max-root-fields",
+        env = "ANNALS_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub root_fields: usize,
+    /// Most directives on one field.
+    #[arg(
+        long = "max-directives",
+        env = "ANNALS_MAX_DIRECTIVES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub directives: usize,
+    /// Deepest nesting of list/object value literals.
+    #[arg(
+        long = "max-value-nesting",
+        env = "ANNALS_MAX_VALUE_NESTING",
+        default_value_t = 64,
+        global = true
+    )]
+    pub nesting: usize,
+    /// Most field selections after fragment expansion.
+    #[arg(
+        long = "max-selections",
+        env = "ANNALS_MAX_SELECTIONS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub selections: usize,
+    /// Largest query text in bytes.
+    #[arg(long = "max-query-bytes", env = "ANNALS_MAX_QUERY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub query_bytes: usize,
+    /// Largest request body in bytes.
+    #[arg(long = "max-body-bytes", env = "ANNALS_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub body_bytes: usize,
+    /// Most operations in one batched request.
+    #[arg(
+        long = "max-batch",
+        env = "ANNALS_MAX_BATCH",
+        default_value_t = 10,
+        global = true
+    )]
+    pub batch: usize,
+}
+
+impl Config {
+    /// The configuration with every default and the given database, for tests and tools.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        use clap::{FromArgMatches, Parser};
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            config: Config,
+        }
+        // Parsing an empty command line yields the documented defaults; the environment is not
+        // consulted for fields that are then overwritten.
+        let matches = <Defaults as clap::CommandFactory>::command().get_matches_from(["annals"]);
+        let mut config = Defaults::from_arg_matches(&matches)
+            .expect("defaults parse")
+            .config;
+        config.database_url = database_url.into();
+        config
+    }
+
+    /// Per-request time budget.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}

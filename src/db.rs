@@ -1,0 +1,134 @@
+//! Connecting to the database: pool options, SQLite pragmas, per-statement timeouts, and a
+//! statement counter that tests use to prove there is no N+1.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+
+use crate::{config::Config, error::Error};
+
+/// Counts the SQL statements sent through one connection pool.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements sent since the pool was opened.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// An open connection pool and what we know about it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// The SeaORM connection pool.
+    pub conn: DatabaseConnection,
+    /// Statements sent so far.
+    pub statements: StatementCounter,
+}
+
+impl Db {
+    /// Opens a pool for `config.database_url`, failing with one readable line when the URL is
+    /// malformed or the database cannot be reached.
+    pub async fn connect(config: &Config) -> Result<Self, Error> {
+        let url = config.database_url.trim();
+        let backend = backend_of(url)?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(config.db_max_connections.max(1))
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
+            // Statement logging would put content (and bound values) in the log.
+            .sqlx_logging(false);
+        match backend {
+            DbBackend::Postgres => {
+                options.statement_timeout(Duration::from_millis(config.statement_timeout_ms));
+                options.set_application_name("annals");
+            }
+            DbBackend::Sqlite => {
+                options.map_sqlx_sqlite_opts(|opts| {
+                    opts.foreign_keys(true)
+                        .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(5))
+                });
+            }
+            _ => unreachable!("backend_of only accepts PostgreSQL and SQLite"),
+        }
+        let mut conn = Database::connect(options).await.map_err(|err| {
+            Error::Io(format!(
+                "cannot connect to the database at {}: {}",
+                redact(url),
+                first_line(&err.to_string())
+            ))
+        })?;
+        let statements = StatementCounter::default();
+        let counter = statements.0.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { conn, statements })
+    }
+
+    /// Which SQL dialect this pool speaks.
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+}
+
+/// The backend a URL names, or a readable error for anything else.
+fn backend_of(url: &str) -> Result<DbBackend, Error> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DbBackend::Postgres)
+    } else if url.starts_with("sqlite:") {
+        Ok(DbBackend::Sqlite)
+    } else {
+        Err(Error::Io(format!(
+            "DATABASE_URL {:?} is not supported; use sqlite://FILE?mode=rwc or postgres://USER@HOST/DB",
+            redact(url)
+        )))
+    }
+}
+
+/// The URL with any password replaced, safe for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://annals.db"), "sqlite://annals.db");
+    }
+
+    #[test]
+    fn rejects_unknown_schemes() {
+        assert!(backend_of("mysql://x").is_err());
+        assert!(backend_of("sqlite://x.db").is_ok());
+    }
+}

@@ -1,0 +1,191 @@
+//! The one error type of Annals and its mapping to GraphQL error codes.
+//!
+//! Store and domain code return [`Error`]; the GraphQL layer turns it into a response error in
+//! exactly one place ([`Error::extend`] through `async_graphql::ErrorExtensions`). Database
+//! errors are logged with their cause and reach the client only as `INTERNAL`.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// Stable `extensions.code` values.
+pub mod code {
+    /// The client sent a value that is not acceptable.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// Something the client named does not exist.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// The change clashes with the current state (taken slug, stale version).
+    pub const CONFLICT: &str = "CONFLICT";
+    /// No valid editor token.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The token is valid but may not do this.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// A request went over a configured limit.
+    pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
+    /// The server failed; details are in its log under the request id.
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// Everything that can go wrong in Annals, from a client's mistake to a database failure.
+///
+/// It deliberately does not implement `Display`: async-graphql converts any `Display` type into
+/// an error without extensions, so without it the compiler forces every conversion through
+/// [`ErrorExtensions`], which attaches `extensions.code`.
+#[derive(Debug)]
+pub enum Error {
+    /// The input is invalid; `field` names the argument or input field when there is one.
+    BadUserInput {
+        /// A sentence for a person.
+        message: String,
+        /// The offending argument or input field.
+        field: Option<String>,
+    },
+    /// A named thing does not exist.
+    NotFound(String),
+    /// The change clashes with what is stored.
+    Conflict {
+        /// A sentence for a person.
+        message: String,
+        /// The article's current version, for a stale `expectedVersion`.
+        current_version: Option<i32>,
+    },
+    /// No valid editor token was presented.
+    Unauthenticated(String),
+    /// The request went over a configured limit.
+    LimitExceeded {
+        /// Which limit, e.g. `depth`.
+        limit: &'static str,
+        /// A sentence for a person.
+        message: String,
+    },
+    /// The database failed.
+    Database(DbErr),
+    /// Reading or writing a file failed (command line only).
+    Io(String),
+}
+
+/// Shorthand for results in Annals.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Unique constraints a client can run into, by PostgreSQL name and SQLite `table.column` text.
+const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
+    (
+        "articles_slug_key",
+        "articles.slug",
+        "an article with this slug already exists",
+    ),
+    (
+        "sections_article_slug_key",
+        "sections.article_id, sections.slug",
+        "this article already has a section with this slug",
+    ),
+    (
+        "reforms_article_slug_key",
+        "reforms.article_id, reforms.slug",
+        "this article already has a reform with this slug",
+    ),
+    (
+        "reactions_article_slug_key",
+        "reactions.article_id, reactions.slug",
+        "this article already has a reaction with this slug",
+    ),
+    (
+        "topics_slug_key",
+        "topics.slug",
+        "a topic with this slug already exists",
+    ),
+];
+
+impl Error {
+    /// A `BAD_USER_INPUT` error naming the offending field.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    /// A `NOT_FOUND` error.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    /// A `CONFLICT` error.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            current_version: None,
+        }
+    }
+
+    /// A sentence for a person (and, for database errors, the operator).
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadUserInput { message, .. }
+            | Self::Conflict { message, .. }
+            | Self::LimitExceeded { message, .. } => message.clone(),
+            Self::NotFound(message) | Self::Unauthenticated(message) | Self::Io(message) => {
+                message.clone()
+            }
+            Self::Database(err) => format!("database error: {err}"),
+        }
+    }
+
+    /// The stable `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput { .. } => code::BAD_USER_INPUT,
+            Self::NotFound(_) => code::NOT_FOUND,
+            Self::Conflict { .. } => code::CONFLICT,
+            Self::Unauthenticated(_) => code::UNAUTHENTICATED,
+            Self::LimitExceeded { .. } => code::LIMIT_EXCEEDED,
+            Self::Database(_) | Self::Io(_) => code::INTERNAL,
+        }
+    }
+}
+
+impl From<DbErr> for Error {
+    /// Unique violations of known constraints become `CONFLICT`; everything else stays internal.
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            for (pg_name, sqlite_columns, message) in UNIQUE_CONSTRAINTS {
+                if detail.contains(pg_name) || detail.contains(sqlite_columns) {
+                    return Self::conflict(*message);
+                }
+            }
+        }
+        Self::Database(err)
+    }
+}
+
+impl ErrorExtensions for Error {
+    fn extend(&self) -> async_graphql::Error {
+        let message = match self {
+            // Never echo SQL or driver text to a client; the log has it.
+            Self::Database(_) | Self::Io(_) => {
+                tracing::error!(error = %self.message(), "internal error");
+                "Internal server error; see the server log.".to_string()
+            }
+            other => other.message(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::BadUserInput {
+                    field: Some(field), ..
+                } => ext.set("field", field.as_str()),
+                Self::Conflict {
+                    current_version: Some(version),
+                    ..
+                } => ext.set("currentVersion", *version),
+                Self::LimitExceeded { limit, .. } => ext.set("limit", *limit),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<Error> for async_graphql::Error {
+    fn from(err: Error) -> Self {
+        err.extend()
+    }
+}

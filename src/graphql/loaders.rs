@@ -1,0 +1,311 @@
+//! Batched loading: every relation is fetched through one DataLoader, one statement per
+//! relation and nesting level, whatever the number of parents.
+//!
+//! The loader is shared by the whole schema and keeps no cache, so concurrent requests batch
+//! together and an edit is visible to the next read.
+
+use std::{collections::HashMap, hash::Hash, sync::Arc};
+
+use async_graphql::{
+    Context, ErrorExtensions,
+    dataloader::{DataLoader, Loader},
+};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    entities::{article, section, topic},
+    error::Error,
+    store::{
+        self,
+        page::{Page, Window},
+        points::{Point, PointKind},
+        topics::Tagged,
+    },
+};
+
+/// Loads rows for every key type below.
+pub struct ContentLoader {
+    db: DatabaseConnection,
+}
+
+impl ContentLoader {
+    /// A batched, uncached loader over `db`.
+    pub fn new(db: DatabaseConnection) -> DataLoader<Self> {
+        DataLoader::new(Self { db }, tokio::spawn)
+            .delay(std::time::Duration::from_micros(50))
+            .max_batch_size(1_000)
+    }
+}
+
+/// Loads one value for a key through the request's loader, mapping failures once.
+pub async fn load<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> async_graphql::Result<Option<<ContentLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    ContentLoader: Loader<K, Error = Arc<Error>>,
+{
+    let loader = ctx.data::<DataLoader<ContentLoader>>()?;
+    loader.load_one(key).await.map_err(|err| err.extend())
+}
+
+/// An article by primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArticleById(pub i64);
+/// A section by primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SectionById(pub i64);
+/// The sections of an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SectionsOfArticle(pub i64);
+/// A reform or reaction by primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PointById(pub PointKind, pub i64);
+/// The reforms or reactions of a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PointsOfSection(pub PointKind, pub i64);
+/// The reforms or reactions of an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PointsOfArticle(pub PointKind, pub i64);
+/// The reforms or reactions tagged with a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PointsOfTopic(pub PointKind, pub i64);
+/// A topic by primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopicById(pub i64);
+/// The topics tagging an article, reform or reaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopicsOf(pub Tagged, pub i64);
+/// One page of a topic's articles.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArticlesOfTopic(pub i64, pub Window);
+/// How many articles a topic tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArticleCountOfTopic(pub i64);
+
+type LoadResult<K, V> = Result<HashMap<K, V>, Arc<Error>>;
+
+fn by_key<K: Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, T> {
+    rows.into_iter().map(|row| (key(&row), row)).collect()
+}
+
+fn grouped<K: Hash + Eq, T>(rows: impl IntoIterator<Item = (K, T)>) -> HashMap<K, Vec<T>> {
+    let mut map: HashMap<K, Vec<T>> = HashMap::new();
+    for (key, row) in rows {
+        map.entry(key).or_default().push(row);
+    }
+    map
+}
+
+/// Splits keys of mixed point kinds so each kind is one statement.
+fn by_kind<K: Copy>(
+    keys: &[K],
+    kind_and_id: impl Fn(K) -> (PointKind, i64),
+) -> [(PointKind, Vec<i64>); 2] {
+    let mut split = [
+        (PointKind::Reform, Vec::new()),
+        (PointKind::Reaction, Vec::new()),
+    ];
+    for key in keys {
+        let (kind, id) = kind_and_id(*key);
+        split[usize::from(kind == PointKind::Reaction)].1.push(id);
+    }
+    split
+}
+
+impl Loader<ArticleById> for ContentLoader {
+    type Value = article::Model;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[ArticleById]) -> LoadResult<ArticleById, article::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(by_key(
+            store::articles::by_ids(&self.db, &ids).await?,
+            |a| ArticleById(a.id),
+        ))
+    }
+}
+
+impl Loader<SectionById> for ContentLoader {
+    type Value = section::Model;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[SectionById]) -> LoadResult<SectionById, section::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(by_key(
+            store::sections::by_ids(&self.db, &ids).await?,
+            |s| SectionById(s.id),
+        ))
+    }
+}
+
+impl Loader<SectionsOfArticle> for ContentLoader {
+    type Value = Vec<section::Model>;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[SectionsOfArticle],
+    ) -> LoadResult<SectionsOfArticle, Vec<section::Model>> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = store::sections::by_article_ids(&self.db, &ids).await?;
+        Ok(grouped(
+            rows.into_iter()
+                .map(|s| (SectionsOfArticle(s.article_id), s)),
+        ))
+    }
+}
+
+impl Loader<PointById> for ContentLoader {
+    type Value = Point;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[PointById]) -> LoadResult<PointById, Point> {
+        let mut out = HashMap::new();
+        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+            if !ids.is_empty() {
+                for p in store::points::by_ids(&self.db, kind, &ids).await? {
+                    out.insert(PointById(kind, p.id), p);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<PointsOfSection> for ContentLoader {
+    type Value = Vec<Point>;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[PointsOfSection]) -> LoadResult<PointsOfSection, Vec<Point>> {
+        let mut out = HashMap::new();
+        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+            if !ids.is_empty() {
+                let rows = store::points::by_section_ids(&self.db, kind, &ids).await?;
+                out.extend(grouped(
+                    rows.into_iter()
+                        .map(|p| (PointsOfSection(kind, p.section_id), p)),
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<PointsOfArticle> for ContentLoader {
+    type Value = Vec<Point>;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[PointsOfArticle]) -> LoadResult<PointsOfArticle, Vec<Point>> {
+        let mut out = HashMap::new();
+        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+            if !ids.is_empty() {
+                let rows = store::points::by_article_ids(&self.db, kind, &ids).await?;
+                out.extend(grouped(
+                    rows.into_iter()
+                        .map(|p| (PointsOfArticle(kind, p.article_id), p)),
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<PointsOfTopic> for ContentLoader {
+    type Value = Vec<Point>;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[PointsOfTopic]) -> LoadResult<PointsOfTopic, Vec<Point>> {
+        let mut out = HashMap::new();
+        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+            if !ids.is_empty() {
+                let rows = store::points::by_topic_ids(&self.db, kind, &ids).await?;
+                out.extend(grouped(
+                    rows.into_iter()
+                        .map(|(topic, p)| (PointsOfTopic(kind, topic), p)),
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<TopicById> for ContentLoader {
+    type Value = topic::Model;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[TopicById]) -> LoadResult<TopicById, topic::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(by_key(store::topics::by_ids(&self.db, &ids).await?, |t| {
+            TopicById(t.id)
+        }))
+    }
+}
+
+impl Loader<TopicsOf> for ContentLoader {
+    type Value = Vec<topic::Model>;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[TopicsOf]) -> LoadResult<TopicsOf, Vec<topic::Model>> {
+        let mut by_tagged: HashMap<Tagged, Vec<i64>> = HashMap::new();
+        for key in keys {
+            by_tagged.entry(key.0).or_default().push(key.1);
+        }
+        let mut out = HashMap::new();
+        for (tagged, ids) in by_tagged {
+            let rows = store::topics::of(&self.db, tagged, &ids).await?;
+            out.extend(grouped(
+                rows.into_iter()
+                    .map(|(owner, t)| (TopicsOf(tagged, owner), t)),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<ArticlesOfTopic> for ContentLoader {
+    type Value = Page<article::Model>;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[ArticlesOfTopic],
+    ) -> LoadResult<ArticlesOfTopic, Page<article::Model>> {
+        // Keys with the same window share one statement.
+        let mut by_window: HashMap<&Window, Vec<i64>> = HashMap::new();
+        for key in keys {
+            by_window.entry(&key.1).or_default().push(key.0);
+        }
+        let mut out = HashMap::new();
+        for (window, topic_ids) in by_window {
+            let mut rows =
+                grouped(store::articles::pages_by_topic(&self.db, &topic_ids, window).await?);
+            for topic_id in topic_ids {
+                let fetched = rows.remove(&topic_id).unwrap_or_default();
+                out.insert(
+                    ArticlesOfTopic(topic_id, window.clone()),
+                    Page::from_fetched(fetched, window),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<ArticleCountOfTopic> for ContentLoader {
+    type Value = i64;
+    type Error = Arc<Error>;
+
+    async fn load(&self, keys: &[ArticleCountOfTopic]) -> LoadResult<ArticleCountOfTopic, i64> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let counts = store::articles::counts_by_topic(&self.db, &ids).await?;
+        let mut out: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
+        out.extend(
+            counts
+                .into_iter()
+                .map(|(topic, n)| (ArticleCountOfTopic(topic), n)),
+        );
+        Ok(out)
+    }
+}

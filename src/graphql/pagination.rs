@@ -1,0 +1,224 @@
+//! Relay connections: argument checks, opaque cursors, and the connection and edge types.
+//!
+//! A cursor is the URL-safe base64 of a small JSON object naming the connection, its order,
+//! and the sort key of the row, so a cursor from another list or order (or a forged one) is
+//! refused as `BAD_USER_INPUT` instead of silently paging the wrong list.
+
+use async_graphql::SimpleObject;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::Error,
+    store::page::{Key, Window},
+};
+
+/// Default page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+/// Largest `first` or `last`.
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// Information about the page of a connection, as the Relay specification defines it.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PageInfo {
+    /// Whether more items follow this page.
+    pub has_next_page: bool,
+    /// Whether items precede this page.
+    pub has_previous_page: bool,
+    /// The cursor of the first edge, if any.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last edge, if any.
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorData {
+    /// Which connection and order the cursor belongs to.
+    #[serde(rename = "l")]
+    list: String,
+    #[serde(flatten)]
+    key: Key,
+}
+
+/// Identifies one ordered list, e.g. `articles:TITLE:ASC`; cursors are only valid for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListId(pub String);
+
+impl ListId {
+    /// The cursor of a row with `key` in this list.
+    pub fn cursor(&self, key: Key) -> String {
+        let data = CursorData {
+            list: self.0.clone(),
+            key,
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
+    }
+
+    fn decode(&self, argument: &str, cursor: &str) -> Result<Key, Error> {
+        let invalid = || {
+            Error::bad_input(
+                argument,
+                format!("{argument}: {cursor:?} is not a cursor of this list (with this order)"),
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+        let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if data.list == self.0 {
+            Ok(data.key)
+        } else {
+            Err(invalid())
+        }
+    }
+}
+
+/// The four Relay arguments, as a client sent them.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    /// `first`.
+    pub first: Option<i32>,
+    /// `after`.
+    pub after: Option<String>,
+    /// `last`.
+    pub last: Option<i32>,
+    /// `before`.
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// Checks the arguments and decodes the cursors for `list`.
+    pub fn window(&self, list: &ListId) -> Result<Window, Error> {
+        if self.first.is_some() && self.last.is_some() {
+            return Err(Error::bad_input(
+                "first",
+                "first and last cannot be used together; page forward with first/after or backward with last/before",
+            ));
+        }
+        for (name, value) in [("first", self.first), ("last", self.last)] {
+            if let Some(n) = value
+                && !(0..=MAX_PAGE_SIZE).contains(&n)
+            {
+                return Err(Error::bad_input(
+                    name,
+                    format!("{name} must be between 0 and {MAX_PAGE_SIZE}, got {n}"),
+                ));
+            }
+        }
+        let after = self
+            .after
+            .as_deref()
+            .map(|c| list.decode("after", c))
+            .transpose()?;
+        let before = self
+            .before
+            .as_deref()
+            .map(|c| list.decode("before", c))
+            .transpose()?;
+        let first = match (self.first, self.last) {
+            (None, None) => Some(DEFAULT_PAGE_SIZE),
+            (first, _) => first,
+        };
+        Ok(Window {
+            after,
+            before,
+            first: first.map(|n| n as u64),
+            last: self.last.map(|n| n as u64),
+        })
+    }
+}
+
+/// The complexity of a connection field: its children count once per requested item.
+pub fn connection_complexity(
+    first: Option<i32>,
+    last: Option<i32>,
+    child_complexity: usize,
+) -> usize {
+    let size = last
+        .or(first)
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(0, MAX_PAGE_SIZE) as usize;
+    1 + size.max(1) * child_complexity
+}
+
+/// Defines `XConnection` and `XEdge` for a node type, with Relay's fields plus `nodes` and
+/// `totalCount`; `total` computes the count lazily, only when a client asks for it.
+#[macro_export]
+macro_rules! connection_type {
+    ($connection:ident, $edge:ident, $node:ty, $total:ty, $what:literal) => {
+        #[doc = concat!("An edge in a connection of ", $what, ".")]
+        #[derive(Clone, async_graphql::SimpleObject)]
+        #[graphql(name_type = false)]
+        pub struct $edge {
+            /// An opaque cursor for this edge, for `after` and `before`.
+            pub cursor: String,
+            #[doc = concat!("The ", $what, " at the end of the edge.")]
+            pub node: $node,
+        }
+
+        #[doc = concat!("A page of ", $what, ", as a Relay connection.")]
+        pub struct $connection {
+            /// The edges of this page.
+            pub edges: Vec<$edge>,
+            /// Where this page stands in the whole list.
+            pub page_info: $crate::graphql::pagination::PageInfo,
+            /// How to count the whole list.
+            pub total: $total,
+        }
+
+        #[async_graphql::Object]
+        impl $connection {
+            /// The edges of this page, each with its cursor.
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+
+            #[doc = concat!("The ", $what, " of this page, without cursors.")]
+            async fn nodes(&self) -> Vec<$node> {
+                self.edges.iter().map(|e| e.node.clone()).collect()
+            }
+
+            /// Information for fetching the next or previous page.
+            async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
+                &self.page_info
+            }
+
+            /// How many items the whole list has, across all pages.
+            async fn total_count(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<i32> {
+                self.total.count(ctx).await
+            }
+        }
+
+        impl $connection {
+            /// Builds the connection from a page of rows.
+            pub fn new<T>(
+                page: $crate::store::page::Page<T>,
+                list: &$crate::graphql::pagination::ListId,
+                key: impl Fn(&T) -> $crate::store::page::Key,
+                node: impl Fn(T) -> $node,
+                total: $total,
+            ) -> Self {
+                let edges: Vec<$edge> = page
+                    .rows
+                    .into_iter()
+                    .map(|row| $edge {
+                        cursor: list.cursor(key(&row)),
+                        node: node(row),
+                    })
+                    .collect();
+                let page_info = $crate::graphql::pagination::PageInfo {
+                    has_next_page: page.has_next,
+                    has_previous_page: page.has_previous,
+                    start_cursor: edges.first().map(|e| e.cursor.clone()),
+                    end_cursor: edges.last().map(|e| e.cursor.clone()),
+                };
+                Self {
+                    edges,
+                    page_info,
+                    total,
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,245 @@
+//! The `Query` root: every way to read content.
+
+use async_graphql::{Context, ID, Object, Result};
+use futures::future::try_join_all;
+
+use super::{
+    context::db,
+    pagination::{ListId, PageArgs, connection_complexity},
+    types::{
+        Article, Node, Topic,
+        connections::{
+            ArticleConnection, ReactionConnection, ReformConnection, TopicConnection, Total,
+        },
+        inputs::{ArticleFilter, ArticleOrder, ContentFilter, OrderDirection},
+        node,
+        point::{Reaction, Reform},
+    },
+};
+use crate::{
+    error::Error,
+    store::{self, articles::ArticleSort, points::PointKind},
+};
+
+/// Largest number of IDs `nodes` takes at once.
+const MAX_NODE_IDS: usize = 100;
+
+/// Reads: articles, their parts, and topics.
+#[derive(Default)]
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Fetches any object by its global ID; null when no such object exists.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID from any object's `id`.")] id: ID,
+    ) -> Result<Option<Node>> {
+        node::resolve(ctx, node::decode("id", &id)?).await
+    }
+
+    /// Fetches objects by global ID, in the order given; null for each that does not exist.
+    #[graphql(complexity = "1 + ids.len() * child_complexity")]
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Up to 100 global IDs.")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODE_IDS {
+            return Err(Error::bad_input(
+                "ids",
+                format!("ids takes at most {MAX_NODE_IDS} IDs, got {}", ids.len()),
+            )
+            .into());
+        }
+        let decoded = ids
+            .iter()
+            .map(|id| node::decode("ids", id))
+            .collect::<Result<Vec<_>>>()?;
+        try_join_all(decoded.into_iter().map(|id| node::resolve(ctx, id))).await
+    }
+
+    /// The article with this slug, or null.
+    async fn article(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The article's slug, e.g. `de-stalinization`.")] slug: String,
+    ) -> Result<Option<Article>> {
+        Ok(store::articles::by_slug(db(ctx)?, &slug)
+            .await?
+            .map(Article))
+    }
+
+    /// Articles, filtered and ordered, as a Relay connection.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many articles from the start (0 to 100, default 20)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Return articles after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many articles from the end (0 to 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "Return articles before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only articles matching every given condition.")] filter: Option<
+            ArticleFilter,
+        >,
+        #[graphql(desc = "The order; default CREATED_AT ASC, ties broken by id.")] order_by: Option<
+            ArticleOrder,
+        >,
+    ) -> Result<ArticleConnection> {
+        let (sort, descending) = match order_by {
+            Some(order) => (
+                ArticleSort::from(order.field),
+                order.direction == OrderDirection::Desc,
+            ),
+            None => (ArticleSort::CreatedAt, false),
+        };
+        let list = ListId(format!(
+            "articles:{sort:?}:{}",
+            if descending { "DESC" } else { "ASC" }
+        ));
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(&list)?;
+        let filter: store::articles::ArticleFilter = filter.unwrap_or_default().into();
+        let page = store::articles::page(db(ctx)?, &filter, sort, descending, &window).await?;
+        Ok(ArticleConnection::new(
+            page,
+            &list,
+            |a| sort.key(a),
+            Article,
+            Total::Articles(filter),
+        ))
+    }
+
+    /// The topic with this slug, or null.
+    async fn topic(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The topic's slug, e.g. `secret-speech`.")] slug: String,
+    ) -> Result<Option<Topic>> {
+        Ok(store::topics::by_slug(db(ctx)?, &slug).await?.map(Topic))
+    }
+
+    /// All topics by slug, as a Relay connection.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn topics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return at most this many topics from the start (0 to 100, default 20).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return topics after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many topics from the end (0 to 100).")] last: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return topics before this cursor.")] before: Option<String>,
+    ) -> Result<TopicConnection> {
+        let list = ListId("topics".into());
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(&list)?;
+        let page = store::topics::page(db(ctx)?, &window).await?;
+        Ok(TopicConnection::new(
+            page,
+            &list,
+            store::topics::key,
+            Topic,
+            Total::Topics,
+        ))
+    }
+
+    /// Reforms across articles, in the order they were added, as a Relay connection.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn reforms(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many reforms from the start (0 to 100, default 20)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Return reforms after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many reforms from the end (0 to 100).")] last: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return reforms before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only reforms matching every given condition.")] filter: Option<
+            ContentFilter,
+        >,
+    ) -> Result<ReformConnection> {
+        let kind = PointKind::Reform;
+        let list = ListId("reforms".into());
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(&list)?;
+        let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
+        let page = store::points::page(db(ctx)?, kind, &filter, &window).await?;
+        Ok(ReformConnection::new(
+            page,
+            &list,
+            point_key,
+            Reform,
+            Total::Points(kind, filter),
+        ))
+    }
+
+    /// Reactions across articles, in the order they were added, as a Relay connection.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn reactions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many reactions from the start (0 to 100, default 20)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Return reactions after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many reactions from the end (0 to 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "Return reactions before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only reactions matching every given condition.")] filter: Option<
+            ContentFilter,
+        >,
+    ) -> Result<ReactionConnection> {
+        let kind = PointKind::Reaction;
+        let list = ListId("reactions".into());
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(&list)?;
+        let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
+        let page = store::points::page(db(ctx)?, kind, &filter, &window).await?;
+        Ok(ReactionConnection::new(
+            page,
+            &list,
+            point_key,
+            Reaction,
+            Total::Points(kind, filter),
+        ))
+    }
+}
+
+fn point_key(point: &store::points::Point) -> store::page::Key {
+    store::page::Key {
+        value: None,
+        id: point.id,
+    }
+}

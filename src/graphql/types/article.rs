@@ -1,0 +1,150 @@
+//! The `Article` type.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+
+use super::{Reaction, Reform, Section, Topic};
+use crate::{
+    content::{Document, PointDoc, SectionDoc, render_markdown},
+    entities::article,
+    graphql::{
+        ids::GlobalId,
+        loaders::{PointsOfArticle, SectionsOfArticle, TopicsOf, load},
+    },
+    store::{
+        points::{Point, PointKind},
+        topics::Tagged,
+    },
+};
+
+/// A structured history article: a title, a summary, and sections in document order.
+#[derive(Clone)]
+pub struct Article(pub article::Model);
+
+#[Object]
+impl Article {
+    /// The article's global ID.
+    pub async fn id(&self) -> ID {
+        GlobalId::Article(self.0.id).into()
+    }
+
+    /// Unique, URL-safe name, e.g. `de-stalinization`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// The title.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// The introduction: the text between the title and the first heading.
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+
+    /// The sections in document order.
+    #[graphql(complexity = "1 + 10 * child_complexity")]
+    async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
+        let rows = load(ctx, SectionsOfArticle(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Section).collect())
+    }
+
+    /// The section with this slug, or null.
+    async fn section(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The section's slug, unique within the article.")] slug: String,
+    ) -> Result<Option<Section>> {
+        let rows = load(ctx, SectionsOfArticle(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().find(|s| s.slug == slug).map(Section))
+    }
+
+    /// Every reform of the article, in document order.
+    #[graphql(complexity = "1 + 10 * child_complexity")]
+    async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
+        let rows = load(ctx, PointsOfArticle(PointKind::Reform, self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Reform).collect())
+    }
+
+    /// Every reaction to the events the article describes, in document order.
+    #[graphql(complexity = "1 + 10 * child_complexity")]
+    async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
+        let rows = load(ctx, PointsOfArticle(PointKind::Reaction, self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Reaction).collect())
+    }
+
+    /// The topics the article is tagged with, by name.
+    #[graphql(complexity = "1 + 10 * child_complexity")]
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+        let rows = load(ctx, TopicsOf(Tagged::Article, self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Topic).collect())
+    }
+
+    /// The whole article as Markdown: title, summary, and each section with its body,
+    /// reforms and reactions in place.
+    #[graphql(complexity = 20)]
+    async fn markdown(&self, ctx: &Context<'_>) -> Result<String> {
+        let id = self.0.id;
+        let (sections, reforms, reactions) = futures::try_join!(
+            load(ctx, SectionsOfArticle(id)),
+            load(ctx, PointsOfArticle(PointKind::Reform, id)),
+            load(ctx, PointsOfArticle(PointKind::Reaction, id)),
+        )?;
+        let mut reforms = by_section(reforms.unwrap_or_default());
+        let mut reactions = by_section(reactions.unwrap_or_default());
+        let doc_sections = sections
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| SectionDoc {
+                reforms: reforms.remove(&s.id).unwrap_or_default(),
+                reactions: reactions.remove(&s.id).unwrap_or_default(),
+                heading: s.heading,
+                body: s.body,
+            })
+            .collect();
+        let doc = Document {
+            title: self.0.title.clone(),
+            summary: self.0.summary.clone(),
+            sections: doc_sections,
+        };
+        Ok(render_markdown(&doc))
+    }
+
+    /// 1 on creation, +1 on every committed change to the article or anything in it.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// When the article was created (RFC 3339, UTC).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the article or anything in it last changed (RFC 3339, UTC).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Groups points by section, keeping document order.
+fn by_section(points: Vec<Point>) -> std::collections::HashMap<i64, Vec<PointDoc>> {
+    let mut map: std::collections::HashMap<i64, Vec<PointDoc>> = std::collections::HashMap::new();
+    for p in points {
+        map.entry(p.section_id).or_default().push(PointDoc {
+            title: p.title,
+            description: p.description,
+        });
+    }
+    map
+}

@@ -1,0 +1,15 @@
+//! GraphQL object types, one file per type, each wrapping a store row.
+
+pub mod article;
+pub mod connections;
+pub mod inputs;
+pub mod node;
+pub mod point;
+pub mod section;
+pub mod topic;
+
+pub use article::Article;
+pub use node::Node;
+pub use point::{Reaction, Reform};
+pub use section::Section;
+pub use topic::Topic;

@@ -1,0 +1,100 @@
+//! The `Topic` type.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    Reaction, Reform,
+    connections::{ArticleConnection, Total},
+};
+use crate::{
+    entities::topic,
+    graphql::{
+        ids::GlobalId,
+        loaders::{ArticlesOfTopic, PointsOfTopic, load},
+        pagination::{ListId, PageArgs, connection_complexity},
+    },
+    store::{articles::ArticleSort, page::Page, points::PointKind},
+};
+
+/// A subject that tags articles, reforms and reactions, e.g. the Secret Speech.
+#[derive(Clone)]
+pub struct Topic(pub topic::Model);
+
+#[Object]
+impl Topic {
+    /// The topic's global ID.
+    pub async fn id(&self) -> ID {
+        GlobalId::Topic(self.0.id).into()
+    }
+
+    /// Unique, URL-safe name, e.g. `secret-speech`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// What the topic covers.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// The articles tagged with this topic, oldest first.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many articles from the start (0 to 100, default 20)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Return articles after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many articles from the end (0 to 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "Return articles before this cursor.")] before: Option<String>,
+    ) -> Result<ArticleConnection> {
+        let list = ListId(format!("topic-articles:{}", self.0.id));
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(&list)?;
+        let page = load(ctx, ArticlesOfTopic(self.0.id, window.clone()))
+            .await?
+            .unwrap_or(Page {
+                rows: Vec::new(),
+                has_next: false,
+                has_previous: false,
+            });
+        Ok(ArticleConnection::new(
+            page,
+            &list,
+            |a| ArticleSort::CreatedAt.key(a),
+            super::Article,
+            Total::ArticlesOfTopic(self.0.id),
+        ))
+    }
+
+    /// The reforms tagged with this topic.
+    #[graphql(complexity = "1 + 10 * child_complexity")]
+    async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
+        let rows = load(ctx, PointsOfTopic(PointKind::Reform, self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Reform).collect())
+    }
+
+    /// The reactions tagged with this topic.
+    #[graphql(complexity = "1 + 10 * child_complexity")]
+    async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
+        let rows = load(ctx, PointsOfTopic(PointKind::Reaction, self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Reaction).collect())
+    }
+}

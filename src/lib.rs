@@ -1,0 +1,23 @@
+//! Annals: a GraphQL content service for structured history articles.
+//!
+//! A tour in reading order:
+//! - [`config`]: every setting, from flags and the environment.
+//! - [`content`]: the plain-text document format: import, export, slugs (no database).
+//! - [`entities`]: SeaORM table models.
+//! - [`store`]: data access, one file per aggregate; no GraphQL here.
+//! - [`graphql`]: the schema, batched loaders, pagination, and the guards of the endpoint.
+//! - [`http`]: the axum router, GraphQL-over-HTTP handlers, GraphiQL, and the server loop.
+//! - [`startup`]: wiring it all together; [`cli`]: the `annals` command line.
+//! - [`error`]: the one error type and its GraphQL codes; [`db`]: connecting.
+
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,103 @@
+//! Building and running the application: connect, migrate, seed if empty, bind, serve.
+//!
+//! Tests use the same [`App::build`] on port 0 and read the real address back, so they run
+//! the exact production wiring.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Config,
+    db::{Db, StatementCounter},
+    entities::article,
+    error::{Error, Result},
+    graphql::{SchemaData, build_schema},
+    http::{AppState, router, server},
+    store,
+};
+
+/// A bound, ready-to-run server.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    /// The database the server uses.
+    pub db: Db,
+}
+
+impl App {
+    /// Connects, migrates, seeds an empty database, and binds the listener.
+    pub async fn build(config: Config) -> Result<Self> {
+        let db = Db::connect(&config).await?;
+        Migrator::up(&db.conn, None).await?;
+        if article::Entity::find().count(&db.conn).await? == 0 {
+            let report = store::seed::seed(&db.conn).await?;
+            tracing::info!(
+                articles = report.articles_created,
+                "seeded an empty database"
+            );
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|err| Error::Io(format!("cannot listen on {}: {err}", config.listen)))?;
+        let schema = build_schema(
+            &config.limits,
+            config.introspection,
+            Some(SchemaData {
+                db: db.conn.clone(),
+            }),
+        );
+        let router = router(AppState {
+            schema,
+            config: Arc::new(config),
+        });
+        Ok(Self {
+            listener,
+            router,
+            db,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Counts the statements this app's pool sends.
+    pub fn statements(&self) -> StatementCounter {
+        self.db.statements.clone()
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        tracing::info!(address = %self.local_addr(), "listening; GraphiQL at http://{}/", self.local_addr());
+        server::serve(self.listener, self.router, shutdown).await;
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,203 @@
+//! Reading articles: by id, by slug, and filtered, ordered pages.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult};
+
+use super::{
+    page::{Key, KeyValue, Page, SortSpec, Window},
+    sql::{SqlBuilder, like_pattern},
+};
+use crate::{entities::article, error::Result};
+
+const COLUMNS: &str = "a.id, a.slug, a.title, a.summary, a.version, a.created_at, a.updated_at";
+
+/// Which articles a list shows. Every part is optional; all given parts must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    /// Only these slugs.
+    pub slugs: Option<Vec<String>>,
+    /// Only articles tagged with the topic of this slug.
+    pub topic: Option<String>,
+    /// Only titles containing this text, ignoring case.
+    pub title_contains: Option<String>,
+    /// Only articles updated at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// The column articles are ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArticleSort {
+    /// By title.
+    Title,
+    /// By creation time (the default).
+    #[default]
+    CreatedAt,
+    /// By last change.
+    UpdatedAt,
+}
+
+impl ArticleSort {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Title => "a.title",
+            Self::CreatedAt => "a.created_at",
+            Self::UpdatedAt => "a.updated_at",
+        }
+    }
+
+    /// The cursor key of `article` in this order.
+    pub fn key(self, article: &article::Model) -> Key {
+        let value = match self {
+            Self::Title => KeyValue::Text(article.title.clone()),
+            Self::CreatedAt => KeyValue::time(article.created_at),
+            Self::UpdatedAt => KeyValue::time(article.updated_at),
+        };
+        Key {
+            value: Some(value),
+            id: article.id,
+        }
+    }
+}
+
+/// Articles with these ids, in no particular order.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<article::Model>> {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(COLUMNS)
+        .push(" FROM articles a WHERE ")
+        .in_ids("a.id", ids);
+    Ok(article::Model::find_by_statement(sql.build())
+        .all(db)
+        .await?)
+}
+
+/// The article with this slug.
+pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<article::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(article::Entity::find()
+        .filter(article::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+fn push_filter(sql: &mut SqlBuilder, filter: &ArticleFilter) {
+    if let Some(slugs) = &filter.slugs {
+        sql.push(" AND ").in_strings("a.slug", slugs);
+    }
+    if let Some(topic) = &filter.topic {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM article_topics at JOIN topics t ON t.id = at.topic_id \
+             WHERE at.article_id = a.id AND t.slug = ",
+        )
+        .bind(topic.clone())
+        .push(")");
+    }
+    if let Some(text) = &filter.title_contains {
+        let op = sql.ilike();
+        sql.push(" AND a.title")
+            .push(op)
+            .bind(like_pattern(text))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(since) = filter.updated_since {
+        sql.push(" AND a.updated_at >= ").bind(since);
+    }
+}
+
+/// One page of the articles that match `filter`, in `sort` order.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &ArticleFilter,
+    sort: ArticleSort,
+    descending: bool,
+    window: &Window,
+) -> Result<Page<article::Model>> {
+    let spec = SortSpec {
+        column: Some(sort.column()),
+        id_column: "a.id",
+        descending,
+    };
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(COLUMNS).push(" FROM articles a WHERE 1=1");
+    push_filter(&mut sql, filter);
+    spec.push_conditions(&mut sql, window);
+    spec.push_order_and_limit(&mut sql, window);
+    let rows = article::Model::find_by_statement(sql.build())
+        .all(db)
+        .await?;
+    Ok(Page::from_fetched(rows, window))
+}
+
+/// How many articles match `filter`.
+pub async fn count(db: &impl ConnectionTrait, filter: &ArticleFilter) -> Result<i64> {
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT COUNT(*) AS n FROM articles a WHERE 1=1",
+    );
+    push_filter(&mut sql, filter);
+    let row = db.query_one_raw(sql.build()).await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    })
+}
+
+/// For each topic, one page of its articles (oldest first), in one statement.
+///
+/// A window function numbers each topic's articles so every topic gets its own page.
+pub async fn pages_by_topic(
+    db: &impl ConnectionTrait,
+    topic_ids: &[i64],
+    window: &Window,
+) -> Result<Vec<(i64, article::Model)>> {
+    let descending = window.backward();
+    let dir = if descending { "DESC" } else { "ASC" };
+    let spec = SortSpec {
+        column: Some("a.created_at"),
+        id_column: "a.id",
+        descending: false,
+    };
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT * FROM (SELECT at.topic_id AS owner_id, ",
+    );
+    sql.push(COLUMNS);
+    sql.push(&format!(
+        ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
+         FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE "
+    ));
+    sql.in_ids("at.topic_id", topic_ids);
+    spec.push_conditions(&mut sql, window);
+    sql.push(") ranked WHERE rn <= ")
+        .bind((window.limit() + 1) as i64);
+    sql.push(" ORDER BY owner_id, rn");
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64>("", "owner_id")?,
+                article::Model::from_query_result(row, "")?,
+            ))
+        })
+        .collect()
+}
+
+/// How many articles each topic tags, as `(topic_id, count)`.
+pub async fn counts_by_topic(
+    db: &impl ConnectionTrait,
+    topic_ids: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT topic_id, COUNT(*) AS n FROM article_topics WHERE ",
+    );
+    sql.in_ids("topic_id", topic_ids).push(" GROUP BY topic_id");
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64>("", "topic_id")?,
+                row.try_get::<i64>("", "n")?,
+            ))
+        })
+        .collect()
+}

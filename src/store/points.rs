@@ -1,0 +1,185 @@
+//! Reading reforms and reactions, which share one shape: labelled points under a section.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+use super::{
+    page::{Page, SortSpec, Window},
+    sql::SqlBuilder,
+};
+use crate::error::Result;
+
+/// Which of the two point tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PointKind {
+    /// `reforms`.
+    Reform,
+    /// `reactions`.
+    Reaction,
+}
+
+impl PointKind {
+    /// The table name.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Reform => "reforms",
+            Self::Reaction => "reactions",
+        }
+    }
+
+    /// The tag table linking these points to topics, and its point column.
+    pub fn tag_table(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Reform => ("reform_topics", "reform_id"),
+            Self::Reaction => ("reaction_topics", "reaction_id"),
+        }
+    }
+}
+
+/// One reform or reaction.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct Point {
+    /// Primary key within its table.
+    pub id: i64,
+    /// The article it belongs to.
+    pub article_id: i64,
+    /// The section that owns it.
+    pub section_id: i64,
+    /// 1-based position within its section.
+    pub position: i32,
+    /// Unique within its article.
+    pub slug: String,
+    /// The label.
+    pub title: String,
+    /// The text.
+    pub description: String,
+}
+
+fn select(db: &impl ConnectionTrait, kind: PointKind) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT p.id, p.article_id, p.section_id, p.position, p.slug, p.title, p.description FROM ",
+    );
+    sql.push(kind.table()).push(" p");
+    sql
+}
+
+/// Points with these ids.
+pub async fn by_ids(db: &impl ConnectionTrait, kind: PointKind, ids: &[i64]) -> Result<Vec<Point>> {
+    let mut sql = select(db, kind);
+    sql.push(" WHERE ").in_ids("p.id", ids);
+    Ok(Point::find_by_statement(sql.build()).all(db).await?)
+}
+
+/// Points of these sections, in document order.
+pub async fn by_section_ids(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    ids: &[i64],
+) -> Result<Vec<Point>> {
+    let mut sql = select(db, kind);
+    sql.push(" WHERE ")
+        .in_ids("p.section_id", ids)
+        .push(" ORDER BY p.section_id, p.position");
+    Ok(Point::find_by_statement(sql.build()).all(db).await?)
+}
+
+/// Points of these articles, in document order (by section, then position).
+pub async fn by_article_ids(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    ids: &[i64],
+) -> Result<Vec<Point>> {
+    let mut sql = select(db, kind);
+    sql.push(" JOIN sections s ON s.id = p.section_id WHERE ")
+        .in_ids("p.article_id", ids)
+        .push(" ORDER BY p.article_id, s.position, p.position");
+    Ok(Point::find_by_statement(sql.build()).all(db).await?)
+}
+
+/// Points tagged with these topics, as `(topic_id, point)`, in id order.
+pub async fn by_topic_ids(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    ids: &[i64],
+) -> Result<Vec<(i64, Point)>> {
+    let (tag_table, column) = kind.tag_table();
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT t.topic_id AS owner_id, p.id, p.article_id, p.section_id, p.position, p.slug, p.title, p.description FROM ",
+    );
+    sql.push(tag_table).push(" t JOIN ").push(kind.table());
+    sql.push(&format!(" p ON p.id = t.{column} WHERE "));
+    sql.in_ids("t.topic_id", ids)
+        .push(" ORDER BY t.topic_id, p.id");
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64>("", "owner_id")?,
+                Point::from_query_result(row, "")?,
+            ))
+        })
+        .collect()
+}
+
+/// Which points a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ContentFilter {
+    /// Only points of the article with this slug.
+    pub article: Option<String>,
+    /// Only points tagged with the topic of this slug.
+    pub topic: Option<String>,
+}
+
+fn push_filter(sql: &mut SqlBuilder, kind: PointKind, filter: &ContentFilter) {
+    if let Some(article) = &filter.article {
+        sql.push(" AND p.article_id IN (SELECT id FROM articles WHERE slug = ")
+            .bind(article.clone())
+            .push(")");
+    }
+    if let Some(topic) = &filter.topic {
+        let (tag_table, column) = kind.tag_table();
+        sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM {tag_table} tt JOIN topics t ON t.id = tt.topic_id WHERE tt.{column} = p.id AND t.slug = "
+        ))
+        .bind(topic.clone())
+        .push(")");
+    }
+}
+
+/// One page of points, in id order.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    filter: &ContentFilter,
+    window: &Window,
+) -> Result<Page<Point>> {
+    let spec = SortSpec {
+        column: None,
+        id_column: "p.id",
+        descending: false,
+    };
+    let mut sql = select(db, kind);
+    sql.push(" WHERE 1=1");
+    push_filter(&mut sql, kind, filter);
+    spec.push_conditions(&mut sql, window);
+    spec.push_order_and_limit(&mut sql, window);
+    let rows = Point::find_by_statement(sql.build()).all(db).await?;
+    Ok(Page::from_fetched(rows, window))
+}
+
+/// How many points match `filter`.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    filter: &ContentFilter,
+) -> Result<i64> {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT COUNT(*) AS n FROM ");
+    sql.push(kind.table()).push(" p WHERE 1=1");
+    push_filter(&mut sql, kind, filter);
+    let row = db.query_one_raw(sql.build()).await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    })
+}
