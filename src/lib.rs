@@ -16,6 +16,7 @@ pub mod content;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod startup;

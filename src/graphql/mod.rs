@@ -12,13 +12,18 @@ pub mod pagination;
 pub mod query;
 pub mod types;
 
+use async_graphql::MergedObject;
 use async_graphql::{EmptyMutation, EmptySubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Limits;
 
+/// The root query type: reading content. Each area of the API contributes one part.
+#[derive(MergedObject, Default)]
+pub struct Query(query::ContentQuery);
+
 /// The Annals schema type.
-pub type AnnalsSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type AnnalsSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// What resolvers need at run time.
 pub struct SchemaData {
@@ -32,7 +37,7 @@ pub fn build_schema(
     introspection: bool,
     data: Option<SchemaData>,
 ) -> AnnalsSchema {
-    let mut builder = Schema::build(query::Query, EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)

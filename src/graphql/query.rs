@@ -26,10 +26,10 @@ const MAX_NODE_IDS: usize = 100;
 
 /// Reads: articles, their parts, and topics.
 #[derive(Default)]
-pub struct Query;
+pub struct ContentQuery;
 
 #[Object]
-impl Query {
+impl ContentQuery {
     /// Fetches any object by its global ID; null when no such object exists.
     async fn node(
         &self,

@@ -1,0 +1,286 @@
+//! The test harness: a real server per test on a fresh database, PostgreSQL or SQLite.
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use annals::{config::Config, db::StatementCounter, startup::App};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// Where PostgreSQL test databases are created unless `ANNALS_TEST_POSTGRES_URL` says otherwise.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The two backends every test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite in a temporary file.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL server.
+    Postgres,
+}
+
+/// A test body: gets a running app, panics on failure.
+pub type TestFn = fn(TestApp) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A fresh, empty database for one test, removed when dropped.
+pub struct TestDb {
+    /// The URL the app should use.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The PostgreSQL server URL tests use, or `None` if disabled.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("ANNALS_TEST_POSTGRES_URL") {
+        Ok(url) if url == "off" || url.is_empty() => None,
+        Ok(url) => Some(url),
+        Err(_) => Some(DEFAULT_POSTGRES_URL.to_owned()),
+    }
+}
+
+/// Whether the PostgreSQL server answers.
+pub fn postgres_available(url: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let conn = sea_orm::Database::connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.close().await.map_err(|e| e.to_string())
+    })
+}
+
+impl TestDb {
+    /// Creates an empty database.
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("annals.db").display()
+                );
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                }
+            }
+            Backend::Postgres => {
+                use sea_orm::ConnectionTrait;
+                let server = postgres_url().expect("PostgreSQL tests need a server");
+                let name = format!(
+                    "annals_test_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed),
+                    uuid::Uuid::new_v4().simple()
+                );
+                let admin = sea_orm::Database::connect(&server)
+                    .await
+                    .expect("connect to PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    postgres: Some((server, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Best effort, on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Runtime::new() else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    use sea_orm::ConnectionTrait;
+                    if let Ok(admin) = sea_orm::Database::connect(&server).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server on a fresh, seeded database.
+pub struct TestApp {
+    /// Which backend this app runs on.
+    pub backend: Backend,
+    /// The server's address.
+    pub addr: SocketAddr,
+    /// The database URL (for running the CLI against the same database).
+    pub database_url: String,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    statements: StatementCounter,
+    /// The app's own pool, for assertions on stored rows.
+    pub db: sea_orm::DatabaseConnection,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Starts a server with default settings.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `configure` adjusts the settings.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        let test_db = TestDb::create(backend).await;
+        let mut config = Config::for_database(test_db.url.clone());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        configure(&mut config);
+        let app = App::build(config)
+            .await
+            .unwrap_or_else(|e| panic!("app failed to start: {}", e.message()));
+        let addr = app.local_addr();
+        let statements = app.statements();
+        let db = app.db.conn.clone();
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(app.run(async {
+            let _ = rx.await;
+        }));
+        Self {
+            backend,
+            addr,
+            database_url: test_db.url.clone(),
+            client: reqwest::Client::new(),
+            statements,
+            db,
+            shutdown: Some(tx),
+            server: Some(server),
+            _db: test_db,
+        }
+    }
+
+    /// `http://ADDR` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a query with variables; returns the parsed JSON body (any status).
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        self.post_json(&json!({ "query": query, "variables": variables }))
+            .await
+            .1
+    }
+
+    /// POSTs a query and asserts it succeeded without errors; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.query(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// POSTs a JSON body as `application/json`; returns status and parsed body.
+    pub async fn post_json(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(body)
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The first error's `extensions.code` of a response body.
+    pub fn error_code(body: &Value) -> String {
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Statements this app's pool has sent so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.get()
+    }
+
+    /// Asserts the server still answers /healthz.
+    pub async fn assert_healthy(&self) {
+        let response = self
+            .client
+            .get(self.url("/healthz"))
+            .send()
+            .await
+            .expect("GET /healthz");
+        assert_eq!(response.status(), 200);
+    }
+
+    /// Runs the `annals` binary against this app's database; returns (exit ok, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        run_cli(&self.database_url, args)
+    }
+
+    /// Counts rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("count")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Runs the `annals` binary with `DATABASE_URL`; returns (exit ok, stdout, stderr).
+pub fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_annals"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("ANNALS_LOG", "warn")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run annals");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The seed document, as shipped.
+pub const SEED: &str = include_str!("../../seeds/de-stalinization.txt");
