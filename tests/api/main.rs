@@ -7,6 +7,7 @@
 //! that is a failure.
 
 mod cli;
+#[allow(dead_code)] // shared helpers; not every test uses each
 mod helpers;
 mod read;
 
