@@ -52,7 +52,7 @@ impl EventBus {
     }
 
     /// Publishes a committed change. Call only after the transaction commits.
-    pub fn publish(&self, event: ArticleEvent) {
+    pub async fn publish(&self, event: ArticleEvent) {
         // No subscribers is not an error.
         let _ = self.sender.send(event);
     }
