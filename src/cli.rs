@@ -80,7 +80,7 @@ pub enum MigrateAction {
     Down,
     /// List migrations and whether each is applied.
     Status,
-    /// Drop everything and apply every migration again.
+    /// Undo every migration (dropping all data), then apply them all again.
     Fresh,
 }
 
@@ -97,7 +97,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             match action {
                 MigrateAction::Up => Migrator::up(&db.conn, None).await?,
                 MigrateAction::Down => Migrator::down(&db.conn, Some(1)).await?,
-                MigrateAction::Fresh => Migrator::fresh(&db.conn).await?,
+                MigrateAction::Fresh => Migrator::refresh(&db.conn).await?,
                 MigrateAction::Status => {
                     for migration in Migrator::get_migration_with_status(&db.conn).await? {
                         println!("{}\t{}", migration.name(), migration.status());

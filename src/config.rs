@@ -163,6 +163,22 @@ pub struct Limits {
         global = true
     )]
     pub batch: usize,
+    /// Most request headers; more is answered with 431.
+    #[arg(
+        long = "max-headers",
+        env = "ANNALS_MAX_HEADERS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub headers: usize,
+    /// How long a client may take to send its request headers, in milliseconds (slowloris guard).
+    #[arg(
+        long = "header-read-timeout-ms",
+        env = "ANNALS_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub header_read_timeout_ms: u64,
 }
 
 impl Config {

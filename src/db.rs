@@ -71,8 +71,10 @@ impl Db {
         })?;
         let statements = StatementCounter::default();
         let counter = statements.0.clone();
-        conn.set_metric_callback(move |_| {
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            // The statement text only: bound values (content, never tokens) stay out of logs.
+            tracing::trace!(target: "annals::sql", elapsed = ?info.elapsed, sql = %info.statement.sql);
         });
         Ok(Self { conn, statements })
     }

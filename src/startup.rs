@@ -22,6 +22,7 @@ use crate::{
 /// A bound, ready-to-run server.
 pub struct App {
     listener: TcpListener,
+    limits: crate::config::Limits,
     router: axum::Router,
     /// The database the server uses.
     pub db: Db,
@@ -49,12 +50,14 @@ impl App {
                 db: db.conn.clone(),
             }),
         );
+        let limits = config.limits;
         let router = router(AppState {
             schema,
             config: Arc::new(config),
         });
         Ok(Self {
             listener,
+            limits,
             router,
             db,
         })
@@ -75,7 +78,7 @@ impl App {
     /// Serves until `shutdown` completes.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         tracing::info!(address = %self.local_addr(), "listening; GraphiQL at http://{}/", self.local_addr());
-        server::serve(self.listener, self.router, shutdown).await;
+        server::serve(self.listener, self.router, &self.limits, shutdown).await;
     }
 }
 

@@ -8,9 +8,10 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+    Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+        NextValidation,
     },
     parser::types::ExecutableDocument,
 };
@@ -24,16 +25,49 @@ pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 
 /// Installs [`Guard`] on a schema.
-pub struct Guards(pub QueryLimits);
+pub struct Guards {
+    /// The limits checked before validation.
+    pub limits: QueryLimits,
+    /// Whether `__schema` and `__type` may be queried.
+    pub introspection: bool,
+}
 
 impl ExtensionFactory for Guards {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Guard(self.0))
+        Arc::new(Guard {
+            limits: self.limits,
+            introspection: self.introspection,
+        })
     }
 }
 
 /// Checks one request against the limits and labels its errors.
-struct Guard(QueryLimits);
+struct Guard {
+    limits: QueryLimits,
+    introspection: bool,
+}
+
+/// Whether any operation or fragment selects `__schema` or `__type`.
+fn uses_introspection(doc: &ExecutableDocument) -> bool {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                    || walk(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    doc.operations
+        .iter()
+        .any(|(_, op)| walk(&op.node.selection_set.node))
+        || doc
+            .fragments
+            .values()
+            .any(|f| walk(&f.node.selection_set.node))
+}
 
 /// A `LIMIT_EXCEEDED` error naming the limit.
 pub fn limit_error(limit: &str, message: impl Into<String>) -> ServerError {
@@ -77,20 +111,38 @@ fn builtin_limit(message: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Gives an error from async-graphql its code: a limit it checked, or `code`.
+fn label(err: ServerError, code: &str) -> ServerError {
+    match builtin_limit(&err.message) {
+        Some((limit, message)) => limit_error(limit, message),
+        None => with_code(err, code, None),
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for Guard {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        for err in &mut response.errors {
-            if let Some((limit, _)) = builtin_limit(&err.message) {
-                let mut labelled = with_code(err.clone(), code::LIMIT_EXCEEDED, Some(limit));
-                if let Some(limit_value) = labelled.extensions.as_mut() {
-                    limit_value.set("limit", limit);
-                }
-                *err = labelled;
-            }
+    /// Checks the text, parses it once (async-graphql reuses the document), and checks the
+    /// document before async-graphql's own passes, which expand fragments without memoizing.
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        guards::check_text(&request.query, &self.limits)?;
+        let operation_name = request.operation_name.clone();
+        let doc = request
+            .parsed_query()
+            .map_err(|err| with_code(err, GRAPHQL_PARSE_FAILED, None))?;
+        guards::check_document(doc, operation_name.as_deref(), &self.limits)?;
+        if !self.introspection && uses_introspection(doc) {
+            return Err(with_code(
+                ServerError::new("Introspection is disabled on this server.", None),
+                GRAPHQL_VALIDATION_FAILED,
+                None,
+            ));
         }
-        response
+        next.run(ctx, request).await
     }
 
     async fn parse_query(
@@ -100,13 +152,10 @@ impl Extension for Guard {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        guards::check_text(query, &self.0)?;
-        let doc = next
-            .run(ctx, query, variables)
+        // async-graphql checks the directive limit while parsing.
+        next.run(ctx, query, variables)
             .await
-            .map_err(|err| with_code(err, GRAPHQL_PARSE_FAILED, None))?;
-        guards::check_document(&doc, None, &self.0)?;
-        Ok(doc)
+            .map_err(|err| label(err, GRAPHQL_PARSE_FAILED))
     }
 
     async fn validation(
@@ -117,10 +166,7 @@ impl Extension for Guard {
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|err| match builtin_limit(&err.message) {
-                    Some((limit, message)) => limit_error(limit, message),
-                    None => with_code(err, GRAPHQL_VALIDATION_FAILED, None),
-                })
+                .map(|err| label(err, GRAPHQL_VALIDATION_FAILED))
                 .collect()
         })
     }

@@ -230,6 +230,18 @@ pub fn check_document(
     for op in operations {
         let summary = Summary::of(&op.selection_set.node);
 
+        // Fan-out first: it is the expensive attack, and its count says the most.
+        let fields = expanded_total(&summary, &summaries, Count::Fields, &mut field_memo);
+        if fields > limits.max_selections as u64 {
+            return Err(LimitExceeded {
+                limit: "selections",
+                message: format!(
+                    "The operation selects {} fields once its fragments are expanded; the limit is {}.",
+                    display_count(fields),
+                    limits.max_selections
+                ),
+            });
+        }
         let root_fields = expanded_total(&summary, &summaries, Count::RootFields, &mut root_memo);
         if root_fields > limits.max_root_fields as u64 {
             return Err(LimitExceeded {
@@ -248,18 +260,6 @@ pub fn check_document(
                 message: format!(
                     "The operation uses {aliases} aliases; the limit is {}.",
                     limits.max_aliases
-                ),
-            });
-        }
-
-        let fields = expanded_total(&summary, &summaries, Count::Fields, &mut field_memo);
-        if fields > limits.max_selections as u64 {
-            return Err(LimitExceeded {
-                limit: "selections",
-                message: format!(
-                    "The operation selects {} fields once its fragments are expanded; the limit is {}.",
-                    display_count(fields),
-                    limits.max_selections
                 ),
             });
         }

@@ -1,17 +1,15 @@
 //! Batched loading: every relation is fetched through one DataLoader, one statement per
 //! relation and nesting level, whatever the number of parents.
 //!
-//! The loader is shared by the whole schema and keeps no cache, so concurrent requests batch
-//! together and an edit is visible to the next read.
+//! [`ContentLoader`] knows how to load each key type in one statement; `super::batch` decides
+//! when. Nothing is cached beyond one batch, so an edit is visible to the next read.
 
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
-use async_graphql::{
-    Context, ErrorExtensions,
-    dataloader::{DataLoader, Loader},
-};
+use async_graphql::{Context, ErrorExtensions, dataloader::Loader};
 use sea_orm::DatabaseConnection;
 
+use super::batch::BatchLoader;
 use crate::{
     entities::{article, section, topic},
     error::Error,
@@ -29,11 +27,9 @@ pub struct ContentLoader {
 }
 
 impl ContentLoader {
-    /// A batched, uncached loader over `db`.
-    pub fn new(db: DatabaseConnection) -> DataLoader<Self> {
-        DataLoader::new(Self { db }, tokio::spawn)
-            .delay(std::time::Duration::from_micros(50))
-            .max_batch_size(1_000)
+    /// A loader over `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
     }
 }
 
@@ -46,7 +42,8 @@ where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     ContentLoader: Loader<K, Error = Arc<Error>>,
 {
-    let loader = ctx.data::<DataLoader<ContentLoader>>()?;
+    // The request's own loader when there is one (HTTP), else the schema's shared one.
+    let loader = ctx.data::<BatchLoader>()?;
     loader.load_one(key).await.map_err(|err| err.extend())
 }
 

@@ -3,6 +3,7 @@
 //! [`build_schema`] needs no database, so `annals schema` can print the SDL anywhere; the
 //! server attaches the connection and the loader with [`SchemaData`].
 
+pub mod batch;
 pub mod context;
 pub mod extension;
 pub mod guards;
@@ -11,6 +12,8 @@ pub mod loaders;
 pub mod pagination;
 pub mod query;
 pub mod types;
+
+use std::sync::Arc;
 
 use async_graphql::MergedObject;
 use async_graphql::{EmptyMutation, EmptySubscription, SDLExportOptions, Schema};
@@ -41,19 +44,24 @@ pub fn build_schema(
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)
-        .extension(extension::Guards(guards::QueryLimits {
-            max_query_bytes: limits.query_bytes,
-            max_value_nesting: limits.nesting,
-            max_selections: limits.selections,
-            max_aliases: limits.aliases,
-            max_root_fields: limits.root_fields,
-        }));
+        .extension(extension::Guards {
+            limits: guards::QueryLimits {
+                max_query_bytes: limits.query_bytes,
+                max_value_nesting: limits.nesting,
+                max_selections: limits.selections,
+                max_aliases: limits.aliases,
+                max_root_fields: limits.root_fields,
+            },
+            introspection,
+        });
     if !introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
     if let Some(data) = data {
         builder = builder
-            .data(loaders::ContentLoader::new(data.db.clone()))
+            .data(batch::BatchLoader::shared(Arc::new(
+                loaders::ContentLoader::new(data.db.clone()),
+            )))
             .data(data.db);
     }
     builder.finish()

@@ -17,6 +17,7 @@ use super::{AppState, REQUEST_ID};
 use crate::{
     error::code,
     graphql::{
+        batch::{BatchLoader, Batched},
         extension::{is_request_error, limit_error},
         guards,
     },
@@ -74,7 +75,11 @@ fn json_response(status: StatusCode, media: MediaType, body: &impl serde::Serial
 
 /// A response carrying only request errors (nothing executed).
 fn errors_response(status: StatusCode, media: MediaType, errors: Vec<ServerError>) -> Response {
-    json_response(status, media, &GqlResponse::from_errors(errors))
+    json_response(
+        status,
+        media,
+        &response_body(&GqlResponse::from_errors(errors)),
+    )
 }
 
 fn bad_request(media: MediaType, message: impl Into<String>) -> Response {
@@ -346,8 +351,17 @@ async fn execute(
         .unwrap_or("-")
         .to_owned();
     let budget = state.config.request_timeout();
-    let batch = batch.data(RequestId(request_id.clone()));
-    let response = match tokio::time::timeout(budget, state.schema.execute_batch(batch)).await {
+    let mut batch = batch.data(RequestId(request_id.clone()));
+    // A loader of its own, so each relation level of this request is exactly one statement.
+    let loader = state
+        .schema
+        .data::<BatchLoader>()
+        .map(BatchLoader::for_request);
+    if let Some(loader) = &loader {
+        batch = batch.data(loader.clone());
+    }
+    let execution = Batched::new(loader, state.schema.execute_batch(batch));
+    let response = match tokio::time::timeout(budget, execution).await {
         Ok(response) => response,
         Err(_) => {
             let err = limit_error(
@@ -370,7 +384,27 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    json_response(status, media, &response)
+    match &response {
+        // The common case is serialized straight from the response, without a JSON tree.
+        BatchResponse::Single(r) if !is_request_error(r) => json_response(status, media, r),
+        BatchResponse::Single(r) => json_response(status, media, &response_body(r)),
+        BatchResponse::Batch(rs) => {
+            let bodies: Vec<serde_json::Value> = rs.iter().map(response_body).collect();
+            json_response(status, media, &bodies)
+        }
+    }
+}
+
+/// A response as JSON; one that failed before execution has no `data` entry at all, as the
+/// GraphQL-over-HTTP specification recommends.
+fn response_body(response: &GqlResponse) -> serde_json::Value {
+    let mut body = serde_json::to_value(response).unwrap_or_default();
+    if is_request_error(response)
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("data");
+    }
+    body
 }
 
 /// The request id, available to resolvers through the context.

@@ -354,13 +354,14 @@ pub async fn seed_synthetic(db: &DatabaseConnection, count: usize) -> Result<See
         .iter()
         .filter_map(|row| row.try_get::<String>("", "slug").ok())
         .collect();
-    let base = now() - Duration::seconds(count as i64);
+    // Microseconds apart, in number order, after everything already stored.
+    let base = now();
     let new: Vec<NewArticle> = (1..=count)
         .filter(|n| !taken.contains(&format!("synthetic-{n}")))
         .map(|n| NewArticle {
             slug: format!("synthetic-{n}"),
             document: synthetic_document(n),
-            created_at: base + Duration::seconds(n as i64),
+            created_at: base + Duration::microseconds(n as i64),
         })
         .collect();
     let created = write_documents(&txn, &new, SEED_EDITOR, "ARTICLE_CREATED").await?;

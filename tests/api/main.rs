@@ -7,9 +7,14 @@
 //! that is a failure.
 
 mod cli;
+mod errors;
 #[allow(dead_code)] // shared helpers; not every test uses each
 mod helpers;
+mod http;
+mod limits;
+mod pagination;
 mod read;
+mod statements;
 
 use helpers::{Backend, TestApp, TestFn};
 use libtest_mimic::{Arguments, Trial};
@@ -67,7 +72,37 @@ fn main() {
 fn all_tests() -> Vec<(&'static str, TestFn)> {
     tests![
         read::article_by_slug_serves_every_sentence_once,
+        read::every_root_field_answers,
+        read::relations_nest_deeply,
+        read::node_round_trips_every_type,
+        read::markdown_renders_the_whole_article,
+        pagination::pages_forward_and_backward_in_every_order,
+        pagination::filters_combine,
+        pagination::nested_connections_page_per_parent,
+        pagination::bad_pagination_arguments_are_refused,
+        errors::syntax_errors_have_a_location,
+        errors::unknown_fields_have_a_location,
+        errors::malformed_ids_are_bad_input,
+        errors::internal_errors_do_not_leak,
+        errors::introspection_can_be_turned_off,
+        limits::value_nesting_is_refused,
+        limits::fragment_fan_out_is_refused,
+        limits::shape_limits_are_enforced,
+        limits::oversized_bodies_are_refused,
+        limits::batches_are_bounded,
+        limits::slow_requests_time_out,
+        limits::header_abuse_is_refused,
+        http::get_runs_queries_but_not_mutations,
+        http::media_types_follow_the_spec,
+        http::batches_answer_in_order,
+        http::graphiql_is_served_offline,
+        statements::statement_count_is_independent_of_rows,
         cli::export_reproduces_the_seed_byte_for_byte,
         cli::seeding_twice_changes_nothing,
+        cli::cli_errors_are_one_line,
+        cli::import_export_and_replace,
+        cli::migrations_go_down_and_up,
+        cli::synthetic_seed_has_the_promised_shape,
+        cli::failed_seed_writes_nothing,
     ]
 }

@@ -1,0 +1,280 @@
+//! Deterministic batching: every relation level of a request is one statement.
+//!
+//! async-graphql's DataLoader collects keys for a fixed delay, so how many statements a request
+//! sends depends on timing: a list of more than 32 items is polled in several rounds, and under
+//! load a round can miss the window. Here a request's keys are instead collected until the
+//! request's own resolvers can make no more progress ([`Batched`] notices when polling the
+//! request returns `Pending` without the request having woken itself), and only then is each
+//! key type loaded with one statement. The level below then starts, and so on: the number of
+//! statements is a function of the query's shape, never of row counts or scheduling.
+//!
+//! Work outside an HTTP request (subscriptions) uses a shared loader that falls back to a short
+//! timer, like DataLoader.
+
+use std::{
+    any::{Any, TypeId},
+    collections::{HashMap, HashSet},
+    future::Future,
+    hash::Hash,
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
+    time::Duration,
+};
+
+use async_graphql::dataloader::Loader;
+use tokio::sync::oneshot;
+
+use super::loaders::ContentLoader;
+use crate::error::Error;
+
+type Reply<V> = oneshot::Sender<Result<Option<V>, Arc<Error>>>;
+
+/// The keys of one type waiting to be loaded, and who waits for which.
+struct Pending<K: Send + Sync + Hash + Eq + Clone + 'static>
+where
+    ContentLoader: Loader<K>,
+{
+    keys: HashSet<K>,
+    waiters: Vec<(K, Reply<<ContentLoader as Loader<K>>::Value>)>,
+}
+
+/// A type-erased [`Pending`] batch.
+trait Batch: Send {
+    fn as_any(&mut self) -> &mut dyn Any;
+    fn dispatch(
+        self: Box<Self>,
+        loader: Arc<ContentLoader>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+impl<K> Batch for Pending<K>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    ContentLoader: Loader<K, Error = Arc<Error>>,
+{
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn dispatch(
+        self: Box<Self>,
+        loader: Arc<ContentLoader>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let keys: Vec<K> = self.keys.into_iter().collect();
+            let result = loader.load(&keys).await;
+            for (key, reply) in self.waiters {
+                let answer = match &result {
+                    Ok(values) => Ok(values.get(&key).cloned()),
+                    Err(err) => Err(err.clone()),
+                };
+                let _ = reply.send(answer);
+            }
+        })
+    }
+}
+
+#[derive(Default)]
+struct State {
+    batches: HashMap<TypeId, Box<dyn Batch>>,
+    timer_armed: bool,
+    /// Batches loading right now.
+    in_flight: usize,
+    /// The request task, woken when the last in-flight batch has answered.
+    waiting: Option<Waker>,
+}
+
+/// Collects keys and loads each key type with one statement per flush.
+#[derive(Clone)]
+pub struct BatchLoader {
+    loader: Arc<ContentLoader>,
+    state: Arc<Mutex<State>>,
+    /// Flush this long after the first key if nobody flushes sooner (shared loaders only).
+    fallback: Option<Duration>,
+}
+
+impl BatchLoader {
+    /// A loader for one request, flushed by [`Batched`] whenever the request waits.
+    pub fn per_request(loader: Arc<ContentLoader>) -> Self {
+        Self {
+            loader,
+            state: Default::default(),
+            fallback: None,
+        }
+    }
+
+    /// A loader shared by work outside HTTP requests; it flushes on a short timer.
+    pub fn shared(loader: Arc<ContentLoader>) -> Self {
+        Self {
+            loader,
+            state: Default::default(),
+            fallback: Some(Duration::from_millis(1)),
+        }
+    }
+
+    /// A loader for one request over the same data source as this one.
+    pub fn for_request(&self) -> Self {
+        Self::per_request(self.loader.clone())
+    }
+
+    /// Loads the value for `key` in the next batch of its type.
+    pub async fn load_one<K>(
+        &self,
+        key: K,
+    ) -> Result<Option<<ContentLoader as Loader<K>>::Value>, Arc<Error>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        ContentLoader: Loader<K, Error = Arc<Error>>,
+    {
+        let (reply, answer) = oneshot::channel();
+        let arm_timer = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let batch = state.batches.entry(TypeId::of::<K>()).or_insert_with(|| {
+                Box::new(Pending::<K> {
+                    keys: HashSet::new(),
+                    waiters: Vec::new(),
+                })
+            });
+            let pending = batch
+                .as_any()
+                .downcast_mut::<Pending<K>>()
+                .expect("batches are keyed by their key type");
+            pending.keys.insert(key.clone());
+            pending.waiters.push((key, reply));
+            self.fallback.is_some() && !std::mem::replace(&mut state.timer_armed, true)
+        };
+        if arm_timer && let Some(delay) = self.fallback {
+            let this = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                this.flush();
+            });
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Arc::new(Error::Io("a batched load was dropped".into()))))
+    }
+
+    /// Starts loading every waiting batch now (the shared loader's timer).
+    pub fn flush(&self) {
+        self.flush_if(|_| true);
+    }
+
+    /// Starts loading every waiting batch unless a batch is still answering: its answers may
+    /// add keys to the next level, which must wait for them to make one statement per level.
+    fn flush_when_idle(&self, task: &Waker) {
+        self.flush_if(|state| {
+            if state.in_flight > 0 {
+                state.waiting = Some(task.clone());
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    fn flush_if(&self, ready: impl FnOnce(&mut State) -> bool) {
+        let batches = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !ready(&mut state) {
+                return;
+            }
+            state.timer_armed = false;
+            state.in_flight += state.batches.len();
+            std::mem::take(&mut state.batches)
+        };
+        for batch in batches.into_values() {
+            let this = self.clone();
+            tokio::spawn(async move {
+                batch.dispatch(this.loader.clone()).await;
+                let waiting = {
+                    let mut state = this.state.lock().unwrap_or_else(|e| e.into_inner());
+                    state.in_flight -= 1;
+                    if state.in_flight == 0 {
+                        state.waiting.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some(task) = waiting {
+                    task.wake();
+                }
+            });
+        }
+    }
+}
+
+/// Wakes the real task and remembers that the future woke itself.
+struct FlagWaker {
+    woken: AtomicBool,
+    task: Waker,
+}
+
+impl Wake for FlagWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake_by_ref();
+    }
+}
+
+/// Most consecutive self-wakes before flushing anyway (keeps the task fair to others).
+const MAX_ROUNDS: usize = 1_000;
+
+/// Runs a request future and flushes its loader whenever the request has gone as far as it can.
+pub struct Batched<F> {
+    future: Pin<Box<tokio::task::Unconstrained<F>>>,
+    loader: Option<BatchLoader>,
+}
+
+impl<F: Future> Batched<F> {
+    /// Wraps `future`, whose resolvers load through `loader` (none: nothing to flush).
+    pub fn new(loader: Option<BatchLoader>, future: F) -> Self {
+        // Unconstrained: tokio's cooperative budget would otherwise make a oneshot return
+        // Pending with a deferred self-wake, which looks like "waiting" and splits a level.
+        // Fairness comes from MAX_ROUNDS instead.
+        Self {
+            future: Box::pin(tokio::task::unconstrained(future)),
+            loader,
+        }
+    }
+
+    fn flush(&self, task: &Waker) {
+        if let Some(loader) = &self.loader {
+            loader.flush_when_idle(task);
+        }
+    }
+}
+
+impl<F: Future> Future for Batched<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        for _ in 0..MAX_ROUNDS {
+            let flag = Arc::new(FlagWaker {
+                woken: AtomicBool::new(false),
+                task: cx.waker().clone(),
+            });
+            let waker = Waker::from(flag.clone());
+            if let Poll::Ready(output) = self.future.as_mut().poll(&mut Context::from_waker(&waker))
+            {
+                return Poll::Ready(output);
+            }
+            if !flag.woken.load(Ordering::Acquire) {
+                // Every resolver that could run has run: what is pending now is one level.
+                self.flush(cx.waker());
+                return Poll::Pending;
+            }
+        }
+        self.flush(cx.waker());
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

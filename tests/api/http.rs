@@ -1,0 +1,162 @@
+//! GraphQL over HTTP: methods, media types and status codes.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// GET runs queries; mutations over GET are refused with 405 and `Allow: POST`.
+pub async fn get_runs_queries_but_not_mutations(app: TestApp) {
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[
+            (
+                "query",
+                "query Q($s: String!) { article(slug: $s) { title } }",
+            ),
+            ("variables", r#"{"s":"de-stalinization"}"#),
+            ("operationName", "Q"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["article"]["title"], "De-Stalinization");
+
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "mutation { __typename }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    let response = app.client.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+/// Media types: application/graphql-response+json gets 400 for requests that fail before
+/// execution; application/json gets 200; other content types are 415.
+pub async fn media_types_follow_the_spec(app: TestApp) {
+    let send = |accept: &'static str, body: &'static str, content_type: &'static str| {
+        app.client
+            .post(app.url("/graphql"))
+            .header("accept", accept)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let response = send(
+        "application/graphql-response+json",
+        r#"{"query":"{ nope"}"#,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
+    let response = send(
+        "application/json",
+        r#"{"query":"{ nope"}"#,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let response = send(
+        "application/graphql-response+json",
+        r#"{"query":"{ __typename }"}"#,
+        "application/json; charset=utf-8",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = send("application/json", "{ __typename }", "application/graphql")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["__typename"], "Query");
+    for bad in [
+        r#"{"query": 1}"#,
+        "not json",
+        r#"{"variables": {}}"#,
+        r#"{"query":"{ __typename }","variables":[]}"#,
+    ] {
+        let response = send("application/json", bad, "application/json")
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            TestApp::error_code(&body),
+            "BAD_USER_INPUT",
+            "{bad}: {body}"
+        );
+    }
+    let response = send(
+        "application/json",
+        "query={__typename}",
+        "application/x-www-form-urlencoded",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 415);
+    let response = send(
+        "text/html",
+        r#"{"query":"{ __typename }"}"#,
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 406);
+}
+
+/// Batches run every operation and answer in order.
+pub async fn batches_answer_in_order(app: TestApp) {
+    let (status, body) = app
+        .post_json(&json!([
+            { "query": "{ article(slug: \"de-stalinization\") { title } }" },
+            { "query": "{ topics { totalCount } }" },
+        ]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body[0]["data"]["article"]["title"], "De-Stalinization");
+    assert_eq!(body[1]["data"]["topics"]["totalCount"], 10);
+}
+
+/// GraphiQL is served at / with its assets from the binary.
+pub async fn graphiql_is_served_offline(app: TestApp) {
+    let page = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/assets/graphiql/graphiql.min.js"));
+    assert!(!page.contains("https://"), "no external URLs in the page");
+    let js = app
+        .client
+        .get(app.url("/assets/graphiql/graphiql.min.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.bytes().await.unwrap().len() > 100_000);
+}
