@@ -346,7 +346,13 @@ async fn execute(
         .unwrap_or("-")
         .to_owned();
     let budget = state.config.request_timeout();
-    let batch = batch.data(RequestId(request_id.clone()));
+    // The raw header; the mutation layer resolves (and never logs) the token.
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let batch = batch
+        .data(RequestId(request_id.clone()))
+        .data(crate::auth::Authorization(authorization));
     let response = match tokio::time::timeout(budget, state.schema.execute_batch(batch)).await {
         Ok(response) => response,
         Err(_) => {
