@@ -4,17 +4,23 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::TransactionTrait;
 
 use crate::{
     config::Config,
-    content::{Classification, parse_document, slugify},
     db::Db,
+    editing::{
+        Editing,
+        import::{self, ImportRequest},
+    },
     error::{Error, Result},
+    events::EventBus,
     graphql::{build_schema, sdl},
     startup::{App, shutdown_signal},
-    store::{self, content::NewArticle},
+    store,
 };
+
+/// The editor name recorded on revisions made by `annals import`.
+pub const CLI_EDITOR: &str = "cli";
 
 /// Annals: a GraphQL content service for structured history articles.
 #[derive(Debug, Parser)]
@@ -129,16 +135,28 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|err| Error::Io(format!("cannot read {}: {err}", file.display())))?;
-            let rules = Classification {
+            let db = Db::connect(&config).await?;
+            Migrator::up(&db.conn, None).await?;
+            let request = ImportRequest {
+                document: text,
+                slug,
+                replace,
                 reforms_under: (!reforms_under.is_empty()).then_some(reforms_under),
                 reactions_under: (!reactions_under.is_empty()).then_some(reactions_under),
             };
-            let document = parse_document(&text, &rules)
-                .map_err(|err| Error::Io(format!("{}: {err}", file.display())))?;
-            let db = Db::connect(&config).await?;
-            Migrator::up(&db.conn, None).await?;
-            let slug = slug.unwrap_or_else(|| slugify(&document.title));
-            let article = import(&db, document, &slug, replace).await?;
+            let editing = Editing::new(db.conn.clone(), EventBus::new());
+            let article = match import::import(&editing, CLI_EDITOR, request).await {
+                Ok(imported) => imported.article,
+                Err(Error::BadUserInput { message, .. }) => {
+                    return Err(Error::Io(format!("{}: {message}", file.display())));
+                }
+                Err(Error::Conflict { message, .. }) => {
+                    return Err(Error::conflict(
+                        message.replace("import with replace", "pass --replace"),
+                    ));
+                }
+                Err(err) => return Err(err),
+            };
             println!("imported {} (version {})", article.slug, article.version);
         }
         Command::Export { slug } => {
@@ -154,46 +172,4 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Imports `document` as the article `slug`, replacing an existing one only when asked; one
-/// transaction, so a failure writes nothing.
-pub async fn import(
-    db: &Db,
-    document: crate::content::Document,
-    slug: &str,
-    replace: bool,
-) -> Result<crate::entities::article::Model> {
-    if !crate::content::is_valid_slug(slug) {
-        return Err(Error::bad_input(
-            "slug",
-            format!(
-                "slug {slug:?} must be lowercase letters, digits and single hyphens, at most 100 characters"
-            ),
-        ));
-    }
-    let txn = db.conn.begin().await?;
-    let article = match store::articles::by_slug(&txn, slug).await? {
-        Some(existing) if replace => {
-            store::content::replace_document(&txn, &existing, &document, "cli", "ARTICLE_IMPORTED")
-                .await?
-        }
-        Some(_) => {
-            return Err(Error::conflict(format!(
-                "an article with slug {slug:?} already exists; pass --replace to replace it"
-            )));
-        }
-        None => {
-            let new = NewArticle {
-                slug: slug.to_owned(),
-                document,
-                created_at: store::content::now(),
-            };
-            store::content::write_documents(&txn, &[new], "cli", "ARTICLE_CREATED")
-                .await?
-                .remove(0)
-        }
-    };
-    txn.commit().await?;
-    Ok(article)
 }

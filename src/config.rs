@@ -1,8 +1,10 @@
 //! Every setting Annals reads, in one place: command-line flags with environment fallbacks.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
+
+use crate::auth::EditorTokens;
 
 /// Where the database is, how the server listens and which limits guard it.
 ///
@@ -84,6 +86,21 @@ pub struct Config {
         global = true
     )]
     pub cors_origins: Vec<String>,
+
+    /// Editor tokens, comma-separated `name:token` (a bare token is named `editor`). Prefer the
+    /// environment variable to the flag: command lines are visible to other local users.
+    #[arg(
+        long,
+        env = "ANNALS_EDITOR_TOKENS",
+        hide_env_values = true,
+        value_parser = parse_editor_tokens,
+        global = true
+    )]
+    pub editor_tokens: Option<EditorTokens>,
+
+    /// A file of editor tokens: one `name:token` per line; `#` starts a comment.
+    #[arg(long, env = "ANNALS_EDITOR_TOKENS_FILE", global = true)]
+    pub editor_tokens_file: Option<PathBuf>,
 
     /// Limits that guard the public endpoint.
     #[command(flatten)]
@@ -200,8 +217,24 @@ impl Config {
         config
     }
 
+    /// Every configured editor token (flag or variable, plus the file), or one line naming a
+    /// malformed entry or an unreadable file.
+    pub fn editors(&self) -> crate::error::Result<EditorTokens> {
+        let mut tokens = self.editor_tokens.clone().unwrap_or_default();
+        if let Some(path) = &self.editor_tokens_file {
+            tokens.extend(EditorTokens::read_file(path)?);
+        }
+        tokens.check()?;
+        Ok(tokens)
+    }
+
     /// Per-request time budget.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }
+}
+
+/// Never fails, so clap cannot echo a token in a parse error; see [`EditorTokens::check`].
+fn parse_editor_tokens(text: &str) -> Result<EditorTokens, std::convert::Infallible> {
+    Ok(EditorTokens::parse_list(text))
 }

@@ -8,12 +8,15 @@
 //! - [`graphql`]: the schema, batched loaders, pagination, and the guards of the endpoint.
 //! - [`http`]: the axum router, GraphQL-over-HTTP handlers, GraphiQL, and the server loop.
 //! - [`startup`]: wiring it all together; [`cli`]: the `annals` command line.
+//! - [`editing`]: every write, one transaction each; [`auth`]: editor tokens.
 //! - [`error`]: the one error type and its GraphQL codes; [`db`]: connecting.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod content;
 pub mod db;
+pub mod editing;
 pub mod entities;
 pub mod error;
 pub mod events;

@@ -14,6 +14,7 @@ use crate::{
     db::{Db, StatementCounter},
     entities::article,
     error::{Error, Result},
+    events::EventBus,
     graphql::{SchemaData, build_schema},
     http::{AppState, router, server},
     store,
@@ -31,6 +32,12 @@ pub struct App {
 impl App {
     /// Connects, migrates, seeds an empty database, and binds the listener.
     pub async fn build(config: Config) -> Result<Self> {
+        let editors = config.editors()?;
+        if editors.is_empty() {
+            tracing::warn!("no editor tokens configured: every mutation will be refused");
+        } else {
+            tracing::info!(editors = editors.len(), "editor tokens configured");
+        }
         let db = Db::connect(&config).await?;
         Migrator::up(&db.conn, None).await?;
         if article::Entity::find().count(&db.conn).await? == 0 {
@@ -48,6 +55,8 @@ impl App {
             config.introspection,
             Some(SchemaData {
                 db: db.conn.clone(),
+                events: EventBus::new(),
+                editors,
             }),
         );
         let limits = config.limits;

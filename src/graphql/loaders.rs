@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 
 use super::batch::BatchLoader;
 use crate::{
-    entities::{article, section, topic},
+    entities::{article, revision, section, topic},
     error::Error,
     store::{
         self,
@@ -80,6 +80,12 @@ pub struct ArticlesOfTopic(pub i64, pub Window);
 /// How many articles a topic tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArticleCountOfTopic(pub i64);
+/// One page of an article's revisions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RevisionsOfArticle(pub i64, pub Window);
+/// The revision of an article at a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RevisionOfArticle(pub i64, pub i32);
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<Error>>;
 
@@ -304,5 +310,53 @@ impl Loader<ArticleCountOfTopic> for ContentLoader {
                 .map(|(topic, n)| (ArticleCountOfTopic(topic), n)),
         );
         Ok(out)
+    }
+}
+
+impl Loader<RevisionsOfArticle> for ContentLoader {
+    type Value = Page<revision::Model>;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[RevisionsOfArticle],
+    ) -> LoadResult<RevisionsOfArticle, Page<revision::Model>> {
+        // Keys with the same window share one statement.
+        let mut by_window: HashMap<&Window, Vec<i64>> = HashMap::new();
+        for key in keys {
+            by_window.entry(&key.1).or_default().push(key.0);
+        }
+        let mut out = HashMap::new();
+        for (window, article_ids) in by_window {
+            let rows = store::revisions::pages_by_article(&self.db, &article_ids, window).await?;
+            let mut rows = grouped(rows.into_iter().map(|r| (r.article_id, r)));
+            for article_id in article_ids {
+                let fetched = rows.remove(&article_id).unwrap_or_default();
+                out.insert(
+                    RevisionsOfArticle(article_id, window.clone()),
+                    Page::from_fetched(fetched, window),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<RevisionOfArticle> for ContentLoader {
+    type Value = revision::Model;
+    type Error = Arc<Error>;
+
+    async fn load(
+        &self,
+        keys: &[RevisionOfArticle],
+    ) -> LoadResult<RevisionOfArticle, revision::Model> {
+        let article_ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let versions: Vec<i64> = keys.iter().map(|k| i64::from(k.1)).collect();
+        let rows = store::revisions::by_versions(&self.db, &article_ids, &versions).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (RevisionOfArticle(r.article_id, r.version), r))
+            .filter(|(key, _)| keys.contains(key))
+            .collect())
     }
 }

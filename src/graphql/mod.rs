@@ -9,6 +9,7 @@ pub mod extension;
 pub mod guards;
 pub mod ids;
 pub mod loaders;
+pub mod mutation;
 pub mod pagination;
 pub mod query;
 pub mod types;
@@ -16,22 +17,27 @@ pub mod types;
 use std::sync::Arc;
 
 use async_graphql::MergedObject;
-use async_graphql::{EmptyMutation, EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
-use crate::config::Limits;
+pub use self::mutation::Mutation;
+use crate::{auth::EditorTokens, config::Limits, editing::Editing, events::EventBus};
 
 /// The root query type: reading content. Each area of the API contributes one part.
 #[derive(MergedObject, Default)]
 pub struct Query(query::ContentQuery);
 
 /// The Annals schema type.
-pub type AnnalsSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AnnalsSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// What resolvers need at run time.
 pub struct SchemaData {
     /// The connection pool.
     pub db: DatabaseConnection,
+    /// Where committed changes are published.
+    pub events: EventBus,
+    /// The editor tokens mutations accept.
+    pub editors: EditorTokens,
 }
 
 /// Builds the schema with its limits; `data` is `None` only for printing the SDL.
@@ -40,7 +46,7 @@ pub fn build_schema(
     introspection: bool,
     data: Option<SchemaData>,
 ) -> AnnalsSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)
@@ -62,6 +68,9 @@ pub fn build_schema(
             .data(batch::BatchLoader::shared(Arc::new(
                 loaders::ContentLoader::new(data.db.clone()),
             )))
+            .data(Editing::new(data.db.clone(), data.events.clone()))
+            .data(data.events)
+            .data(data.editors)
             .data(data.db);
     }
     builder.finish()

@@ -351,7 +351,13 @@ async fn execute(
         .unwrap_or("-")
         .to_owned();
     let budget = state.config.request_timeout();
-    let mut batch = batch.data(RequestId(request_id.clone()));
+    // The raw header; the mutation layer resolves (and never logs) the token.
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut batch = batch
+        .data(RequestId(request_id.clone()))
+        .data(crate::auth::Authorization(authorization));
     // A loader of its own, so each relation level of this request is exactly one statement.
     let loader = state
         .schema

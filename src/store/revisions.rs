@@ -1,9 +1,16 @@
 //! The append-only history of article versions.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, FromQueryResult};
 
+use super::{
+    page::{SortSpec, Window},
+    sql::SqlBuilder,
+};
 use crate::{entities::revision, error::Result};
+
+const COLUMNS: &str =
+    "r.id, r.article_id, r.version, r.created_at, r.editor, r.change, r.node_id, r.document";
 
 /// What one committed change recorded.
 #[derive(Debug, Clone)]
@@ -50,4 +57,68 @@ pub async fn record(db: &impl ConnectionTrait, revisions: Vec<NewRevision>) -> R
         revision::Entity::insert_many(chunk).exec(db).await?;
     }
     Ok(())
+}
+
+/// The revision of `article_id` at `version`.
+pub async fn by_version(
+    db: &impl ConnectionTrait,
+    article_id: i64,
+    version: i32,
+) -> Result<Option<revision::Model>> {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(COLUMNS)
+        .push(" FROM revisions r WHERE r.article_id = ")
+        .bind(article_id)
+        .push(" AND r.version = ")
+        .bind(version);
+    Ok(revision::Model::find_by_statement(sql.build())
+        .one(db)
+        .await?)
+}
+
+/// The revisions of these articles with these versions, as one statement.
+pub async fn by_versions(
+    db: &impl ConnectionTrait,
+    article_ids: &[i64],
+    versions: &[i64],
+) -> Result<Vec<revision::Model>> {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(COLUMNS)
+        .push(" FROM revisions r WHERE ")
+        .in_ids("r.article_id", article_ids)
+        .push(" AND ")
+        .in_ids("r.version", versions);
+    Ok(revision::Model::find_by_statement(sql.build())
+        .all(db)
+        .await?)
+}
+
+/// For each article, one page of its revisions, newest first (keyed by version), in one
+/// statement: a window function numbers each article's revisions.
+pub async fn pages_by_article(
+    db: &impl ConnectionTrait,
+    article_ids: &[i64],
+    window: &Window,
+) -> Result<Vec<revision::Model>> {
+    // Newest first; a backward (`last`) window is fetched from the oldest end.
+    let dir = if window.backward() { "ASC" } else { "DESC" };
+    let spec = SortSpec {
+        column: None,
+        id_column: "r.version",
+        descending: true,
+    };
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT * FROM (SELECT ");
+    sql.push(COLUMNS);
+    sql.push(&format!(
+        ", ROW_NUMBER() OVER (PARTITION BY r.article_id ORDER BY r.version {dir}) AS rn \
+         FROM revisions r WHERE "
+    ));
+    sql.in_ids("r.article_id", article_ids);
+    spec.push_conditions(&mut sql, window);
+    sql.push(") ranked WHERE rn <= ")
+        .bind((window.limit() + 1) as i64);
+    sql.push(" ORDER BY article_id, rn");
+    Ok(revision::Model::find_by_statement(sql.build())
+        .all(db)
+        .await?)
 }

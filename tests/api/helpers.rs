@@ -154,6 +154,9 @@ impl TestApp {
         let test_db = TestDb::create(backend).await;
         let mut config = Config::for_database(test_db.url.clone());
         config.listen = "127.0.0.1:0".parse().unwrap();
+        config.editor_tokens = Some(annals::auth::EditorTokens::parse_list(&format!(
+            "{EDITOR}:{TOKEN}"
+        )));
         configure(&mut config);
         let app = App::build(config)
             .await
@@ -208,6 +211,97 @@ impl TestApp {
             .expect("POST /graphql");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs a query with an `Authorization` header of `authorization` (none when `None`).
+    pub async fn query_as(
+        &self,
+        authorization: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.expect("POST /graphql");
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    /// POSTs a mutation with the test editor's token; returns the parsed body.
+    pub async fn mutate(&self, query: &str, variables: Value) -> Value {
+        self.query_as(Some(&format!("Bearer {TOKEN}")), query, variables)
+            .await
+    }
+
+    /// POSTs a mutation with the test editor's token and asserts it succeeded; returns `data`.
+    pub async fn mutate_ok(&self, query: &str, variables: Value) -> Value {
+        let body = self.mutate(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Everything a failed mutation must leave alone: row counts of every content table, and
+    /// every article's version and `updated_at`, slugs and positions.
+    pub async fn snapshot(&self) -> Vec<String> {
+        use sea_orm::ConnectionTrait;
+        let mut out = Vec::new();
+        for table in [
+            "articles",
+            "sections",
+            "reforms",
+            "reactions",
+            "topics",
+            "article_topics",
+            "reform_topics",
+            "reaction_topics",
+            "revisions",
+        ] {
+            out.push(format!("{table}={}", self.count(table).await));
+        }
+        for sql in [
+            "SELECT id || ':' || slug || ':' || title || ':' || version || ':' || CAST(updated_at AS TEXT) AS v FROM articles ORDER BY id",
+            "SELECT id || ':' || slug || ':' || position || ':' || heading AS v FROM sections ORDER BY id",
+            "SELECT id || ':' || slug || ':' || position || ':' || title AS v FROM reforms ORDER BY id",
+            "SELECT id || ':' || slug || ':' || position || ':' || title AS v FROM reactions ORDER BY id",
+            "SELECT id || ':' || slug || ':' || name AS v FROM topics ORDER BY id",
+        ] {
+            let rows = self
+                .db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    self.db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .expect("snapshot query");
+            for row in rows {
+                out.push(row.try_get::<String>("", "v").expect("snapshot value"));
+            }
+        }
+        out
+    }
+
+    /// The seed article: id, version, and its sections with their reforms and reactions.
+    pub async fn seed_article(&self) -> Value {
+        self.data(
+            "{ article(slug: \"de-stalinization\") { id version updatedAt \
+               sections { id slug position heading reforms { id slug position } reactions { id slug position } } \
+               topics { id slug } } }",
+            json!({}),
+        )
+        .await["article"]
+            .clone()
+    }
+
+    /// Asserts `body` failed with `code` (and, when given, `extensions.field`).
+    pub fn assert_error(body: &Value, code: &str, field: Option<&str>) {
+        assert_eq!(Self::error_code(body), code, "{body:#}");
+        if let Some(field) = field {
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body:#}");
+        }
     }
 
     /// The first error's `extensions.code` of a response body.
@@ -281,6 +375,11 @@ pub fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// The editor token every test app accepts.
+pub const TOKEN: &str = "test-token-0123456789";
+/// The name that token is configured with.
+pub const EDITOR: &str = "tester";
 
 /// The seed document, as shipped.
 pub const SEED: &str = include_str!("../../seeds/de-stalinization.txt");

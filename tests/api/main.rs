@@ -12,6 +12,13 @@ mod errors;
 mod helpers;
 mod http;
 mod limits;
+mod mutations_articles;
+mod mutations_auth;
+mod mutations_import;
+mod mutations_points;
+mod mutations_revert;
+mod mutations_sections;
+mod mutations_topics;
 mod pagination;
 mod read;
 mod statements;
@@ -104,5 +111,30 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         cli::migrations_go_down_and_up,
         cli::synthetic_seed_has_the_promised_shape,
         cli::failed_seed_writes_nothing,
+        mutations_articles::create_article_records_version_one,
+        mutations_articles::create_article_errors_write_nothing,
+        mutations_articles::update_article_bumps_version_and_noop_does_not,
+        mutations_articles::update_article_errors_write_nothing,
+        mutations_articles::concurrent_updates_with_one_expected_version_one_wins,
+        mutations_articles::delete_article_removes_everything_in_it,
+        mutations_auth::every_mutation_needs_a_valid_token,
+        mutations_auth::without_configured_tokens_every_mutation_is_refused,
+        mutations_auth::tokens_file_names_editors,
+        mutations_import::import_creates_then_replaces_as_one_version,
+        mutations_import::import_errors_write_nothing,
+        mutations_import::cli_import_records_editor_cli,
+        mutations_points::reform_lifecycle_keeps_positions_dense,
+        mutations_points::reaction_lifecycle,
+        mutations_points::point_errors_write_nothing,
+        mutations_revert::revert_to_the_seed_reproduces_it_exactly,
+        mutations_revert::revisions_page_newest_first,
+        mutations_sections::create_section_shifts_positions_and_derives_slugs,
+        mutations_sections::section_errors_write_nothing,
+        mutations_sections::update_section_changes_fields_and_noop_keeps_version,
+        mutations_sections::move_and_delete_keep_positions_dense,
+        mutations_topics::topic_crud_changes_no_article,
+        mutations_topics::tagging_bumps_the_article_once,
+        mutations_topics::deleting_a_topic_bumps_each_tagged_article,
+        mutations_topics::topic_errors_write_nothing,
     ]
 }

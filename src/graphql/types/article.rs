@@ -3,15 +3,23 @@
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::{Reaction, Reform, Section, Topic};
+use super::{
+    Reaction, Reform, Revision, Section, Topic,
+    revision::{RevisionConnection, RevisionTotal},
+};
 use crate::{
     content::{Document, PointDoc, SectionDoc, render_markdown},
     entities::article,
     graphql::{
         ids::GlobalId,
-        loaders::{PointsOfArticle, SectionsOfArticle, TopicsOf, load},
+        loaders::{
+            PointsOfArticle, RevisionOfArticle, RevisionsOfArticle, SectionsOfArticle, TopicsOf,
+            load,
+        },
+        pagination::{ListId, PageArgs, connection_complexity},
     },
     store::{
+        page::{Key, Page},
         points::{Point, PointKind},
         topics::Tagged,
     },
@@ -134,6 +142,58 @@ impl Article {
     /// When the article or anything in it last changed (RFC 3339, UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+
+    /// The article's committed versions, newest first.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn revisions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return at most this many revisions from the start (0 to 100, default 20)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Return revisions after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return at most this many revisions from the end (0 to 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "Return revisions before this cursor.")] before: Option<String>,
+    ) -> Result<RevisionConnection> {
+        let list = ListId(format!("revisions:{}", self.0.id));
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window(&list)?;
+        let page = load(ctx, RevisionsOfArticle(self.0.id, window))
+            .await?
+            .unwrap_or(Page {
+                rows: Vec::new(),
+                has_next: false,
+                has_previous: false,
+            });
+        Ok(RevisionConnection::new(
+            page,
+            &list,
+            |r| Key {
+                value: None,
+                id: i64::from(r.version),
+            },
+            Revision,
+            RevisionTotal(self.0.version),
+        ))
+    }
+
+    /// The revision recording this version, or null.
+    async fn revision(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A version number, 1 to the current version.")] version: i32,
+    ) -> Result<Option<Revision>> {
+        Ok(load(ctx, RevisionOfArticle(self.0.id, version))
+            .await?
+            .map(Revision))
     }
 }
 

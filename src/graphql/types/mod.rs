@@ -5,11 +5,13 @@ pub mod connections;
 pub mod inputs;
 pub mod node;
 pub mod point;
+pub mod revision;
 pub mod section;
 pub mod topic;
 
 pub use article::Article;
 pub use node::Node;
 pub use point::{Reaction, Reform};
+pub use revision::Revision;
 pub use section::Section;
 pub use topic::Topic;

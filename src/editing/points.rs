@@ -1,0 +1,241 @@
+//! Creating, updating and deleting reforms and reactions (one code path for both kinds).
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+
+use super::{
+    Editing,
+    positions::Siblings,
+    sections,
+    tx::{self, Change},
+    validate,
+};
+use crate::{
+    content::{slugify, unique_slug},
+    entities::article,
+    error::{Error, Result},
+    events::ChangeKind,
+    graphql::ids::GlobalId,
+    store::{
+        points::{self, Point, PointKind},
+        sql::SqlBuilder,
+    },
+};
+
+/// A new reform or reaction.
+#[derive(Debug, Clone)]
+pub struct NewPoint {
+    /// The section it stands under.
+    pub section_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its text.
+    pub description: String,
+    /// Its slug (default: derived from the title, with `-2`, `-3`, ... when taken).
+    pub slug: Option<String>,
+    /// Where it goes within the section (default: last).
+    pub position: Option<i32>,
+}
+
+/// Changes to a reform or reaction; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct PointChanges {
+    /// A new title.
+    pub title: Option<String>,
+    /// A new text.
+    pub description: Option<String>,
+    /// A new slug.
+    pub slug: Option<String>,
+}
+
+/// The revision kind of a change to a point, e.g. `REFORM_CREATED`.
+fn change_kind(kind: PointKind, what: &str) -> &'static str {
+    match (kind, what) {
+        (PointKind::Reform, "CREATED") => "REFORM_CREATED",
+        (PointKind::Reform, "UPDATED") => "REFORM_UPDATED",
+        (PointKind::Reform, _) => "REFORM_DELETED",
+        (PointKind::Reaction, "CREATED") => "REACTION_CREATED",
+        (PointKind::Reaction, "UPDATED") => "REACTION_UPDATED",
+        (PointKind::Reaction, _) => "REACTION_DELETED",
+    }
+}
+
+fn noun(kind: PointKind) -> &'static str {
+    match kind {
+        PointKind::Reform => "reform",
+        PointKind::Reaction => "reaction",
+    }
+}
+
+fn siblings(kind: PointKind, section_id: i64) -> Siblings {
+    Siblings {
+        table: kind.table(),
+        column: "section_id",
+        id: section_id,
+    }
+}
+
+/// The point with this id, or `NOT_FOUND`.
+pub(super) async fn find(txn: &DatabaseTransaction, kind: PointKind, id: i64) -> Result<Point> {
+    points::by_ids(txn, kind, &[id])
+        .await?
+        .pop()
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "no {} with id {}",
+                noun(kind),
+                GlobalId::point(kind, id).encode()
+            ))
+        })
+}
+
+async fn find_locked(
+    txn: &DatabaseTransaction,
+    kind: PointKind,
+    id: i64,
+) -> Result<(article::Model, Point)> {
+    let article = tx::lock_article(txn, find(txn, kind, id).await?.article_id).await?;
+    Ok((article, find(txn, kind, id).await?))
+}
+
+/// Adds a reform or reaction under a section at a position, as a new article version.
+pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint) -> Result<Point> {
+    let title = validate::point_title("title", &input.title)?;
+    let description = validate::text("description", &input.description)?;
+    let slug = validate::optional("slug", input.slug.as_deref(), validate::slug)?;
+    let txn = tx::begin(&ed.db).await?;
+    let article_id = sections::find(&txn, input.section_id).await?.article_id;
+    let article = tx::lock_article(&txn, article_id).await?;
+    let section = sections::find(&txn, input.section_id).await?;
+    let position = siblings(kind, section.id)
+        .open(&txn, input.position)
+        .await?;
+    let slug = match slug {
+        Some(slug) => slug,
+        None => {
+            let taken: Vec<String> = points::by_article_ids(&txn, kind, &[article.id])
+                .await?
+                .into_iter()
+                .map(|p| p.slug)
+                .collect();
+            unique_slug(&slugify(&title), |c| taken.iter().any(|t| t == c))
+        }
+    };
+    let mut sql = SqlBuilder::new(txn.get_database_backend(), "INSERT INTO ");
+    sql.push(kind.table())
+        .push(" (article_id, section_id, position, slug, title, description) VALUES (")
+        .bind(article.id)
+        .push(", ")
+        .bind(section.id)
+        .push(", ")
+        .bind(position)
+        .push(", ")
+        .bind(slug.clone())
+        .push(", ")
+        .bind(title.clone())
+        .push(", ")
+        .bind(description.clone())
+        .push(") RETURNING id");
+    let row = txn
+        .query_one_raw(sql.build())
+        .await?
+        .ok_or_else(|| Error::Io("INSERT ... RETURNING gave no row".into()))?;
+    let id: i64 = row.try_get("", "id").map_err(Error::from)?;
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: change_kind(kind, "CREATED"),
+            node: Some(GlobalId::point(kind, id)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(Point {
+        id,
+        article_id: article.id,
+        section_id: section.id,
+        position,
+        slug,
+        title,
+        description,
+    })
+}
+
+/// Changes a reform's or reaction's title, text or slug; changing nothing is a no-op.
+pub async fn update(
+    ed: &Editing,
+    editor: &str,
+    kind: PointKind,
+    id: i64,
+    changes: PointChanges,
+) -> Result<Point> {
+    let title = validate::optional("title", changes.title.as_deref(), validate::point_title)?;
+    let description = validate::optional(
+        "description",
+        changes.description.as_deref(),
+        validate::text,
+    )?;
+    let slug = validate::optional("slug", changes.slug.as_deref(), validate::slug)?;
+    let txn = tx::begin(&ed.db).await?;
+    let (article, point) = find_locked(&txn, kind, id).await?;
+    let changed = Point {
+        title: title.unwrap_or_else(|| point.title.clone()),
+        description: description.unwrap_or_else(|| point.description.clone()),
+        slug: slug.unwrap_or_else(|| point.slug.clone()),
+        ..point.clone()
+    };
+    if changed == point {
+        return Ok(point);
+    }
+    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE ");
+    sql.push(kind.table())
+        .push(" SET title = ")
+        .bind(changed.title.clone())
+        .push(", description = ")
+        .bind(changed.description.clone())
+        .push(", slug = ")
+        .bind(changed.slug.clone())
+        .push(" WHERE id = ")
+        .bind(id);
+    txn.execute_raw(sql.build()).await?;
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: change_kind(kind, "UPDATED"),
+            node: Some(GlobalId::point(kind, id)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(changed)
+}
+
+/// Deletes a reform or reaction; the ones after it in its section move up.
+pub async fn delete(ed: &Editing, editor: &str, kind: PointKind, id: i64) -> Result<()> {
+    let txn = tx::begin(&ed.db).await?;
+    let (article, point) = find_locked(&txn, kind, id).await?;
+    let mut sql = SqlBuilder::new(txn.get_database_backend(), "DELETE FROM ");
+    sql.push(kind.table()).push(" WHERE id = ").bind(id);
+    txn.execute_raw(sql.build()).await?;
+    siblings(kind, point.section_id)
+        .close(&txn, point.position)
+        .await?;
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: change_kind(kind, "DELETED"),
+            node: Some(GlobalId::point(kind, id)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(())
+}

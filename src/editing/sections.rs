@@ -1,0 +1,220 @@
+//! Creating, updating, moving and deleting sections.
+
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, DatabaseTransaction,
+};
+
+use super::{
+    Editing, change,
+    positions::{self, Siblings},
+    tx::{self, Change},
+    validate,
+};
+use crate::{
+    content::{slugify, unique_slug},
+    entities::section,
+    error::{Error, Result},
+    events::ChangeKind,
+    graphql::ids::GlobalId,
+    store::{sections, sql::SqlBuilder},
+};
+
+/// A new section.
+#[derive(Debug, Clone)]
+pub struct NewSection {
+    /// The article it goes into.
+    pub article_id: i64,
+    /// Its heading.
+    pub heading: String,
+    /// Its body (default empty).
+    pub body: Option<String>,
+    /// Its slug (default: derived from the heading, with `-2`, `-3`, ... when taken).
+    pub slug: Option<String>,
+    /// Where it goes (default: last).
+    pub position: Option<i32>,
+}
+
+/// Changes to a section; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct SectionChanges {
+    /// A new heading.
+    pub heading: Option<String>,
+    /// A new body.
+    pub body: Option<String>,
+    /// A new slug.
+    pub slug: Option<String>,
+}
+
+fn siblings(article_id: i64) -> Siblings {
+    Siblings {
+        table: "sections",
+        column: "article_id",
+        id: article_id,
+    }
+}
+
+/// The section with this id, or `NOT_FOUND`.
+pub(super) async fn find(txn: &DatabaseTransaction, id: i64) -> Result<section::Model> {
+    sections::by_ids(txn, &[id]).await?.pop().ok_or_else(|| {
+        Error::not_found(format!(
+            "no section with id {}",
+            GlobalId::Section(id).encode()
+        ))
+    })
+}
+
+/// Finds the section, then locks its article and reads the section again under the lock.
+async fn find_locked(
+    txn: &DatabaseTransaction,
+    id: i64,
+) -> Result<(crate::entities::article::Model, section::Model)> {
+    let article = tx::lock_article(txn, find(txn, id).await?.article_id).await?;
+    Ok((article, find(txn, id).await?))
+}
+
+/// Adds a section at a position (shifting the ones after it), as a new article version.
+pub async fn create(ed: &Editing, editor: &str, input: NewSection) -> Result<section::Model> {
+    let heading = validate::heading("heading", &input.heading)?;
+    let body = validate::text("body", input.body.as_deref().unwrap_or(""))?;
+    let slug = validate::optional("slug", input.slug.as_deref(), validate::slug)?;
+    let txn = tx::begin(&ed.db).await?;
+    let article = tx::lock_article(&txn, input.article_id).await?;
+    let position = siblings(article.id).open(&txn, input.position).await?;
+    let slug = match slug {
+        Some(slug) => slug,
+        None => {
+            let taken: Vec<String> = sections::by_article_ids(&txn, &[article.id])
+                .await?
+                .into_iter()
+                .map(|s| s.slug)
+                .collect();
+            unique_slug(&slugify(&heading), |c| taken.iter().any(|t| t == c))
+        }
+    };
+    let section = section::ActiveModel {
+        id: NotSet,
+        article_id: Set(article.id),
+        position: Set(position),
+        slug: Set(slug),
+        heading: Set(heading),
+        body: Set(body),
+    }
+    .insert(&txn)
+    .await?;
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: change::SECTION_CREATED,
+            node: Some(GlobalId::Section(section.id)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(section)
+}
+
+/// Changes a section's heading, body or slug; changing nothing is a no-op.
+pub async fn update(
+    ed: &Editing,
+    editor: &str,
+    id: i64,
+    changes: SectionChanges,
+) -> Result<section::Model> {
+    let heading = validate::optional("heading", changes.heading.as_deref(), validate::heading)?;
+    let body = validate::optional("body", changes.body.as_deref(), validate::text)?;
+    let slug = validate::optional("slug", changes.slug.as_deref(), validate::slug)?;
+    let txn = tx::begin(&ed.db).await?;
+    let (article, section) = find_locked(&txn, id).await?;
+    let changed = section::Model {
+        heading: heading.unwrap_or_else(|| section.heading.clone()),
+        body: body.unwrap_or_else(|| section.body.clone()),
+        slug: slug.unwrap_or_else(|| section.slug.clone()),
+        ..section.clone()
+    };
+    if changed == section {
+        return Ok(section);
+    }
+    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE sections SET heading = ");
+    sql.bind(changed.heading.clone())
+        .push(", body = ")
+        .bind(changed.body.clone())
+        .push(", slug = ")
+        .bind(changed.slug.clone())
+        .push(" WHERE id = ")
+        .bind(id);
+    txn.execute_raw(sql.build()).await?;
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: change::SECTION_UPDATED,
+            node: Some(GlobalId::Section(id)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(changed)
+}
+
+/// Moves a section to `position` (1 to the number of sections); the others close up.
+pub async fn move_to(ed: &Editing, editor: &str, id: i64, position: i32) -> Result<section::Model> {
+    let txn = tx::begin(&ed.db).await?;
+    let (article, section) = find_locked(&txn, id).await?;
+    let siblings = siblings(article.id);
+    let position = positions::check(position, siblings.count(&txn).await?)?;
+    if position == section.position {
+        return Ok(section);
+    }
+    siblings
+        .move_to(&txn, id, section.position, position)
+        .await?;
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: change::SECTION_MOVED,
+            node: Some(GlobalId::Section(id)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(section::Model {
+        position,
+        ..section
+    })
+}
+
+/// Deletes a section with its reforms and reactions; the sections after it move up.
+pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
+    let txn = tx::begin(&ed.db).await?;
+    let (article, section) = find_locked(&txn, id).await?;
+    let mut sql = SqlBuilder::new(
+        txn.get_database_backend(),
+        "DELETE FROM sections WHERE id = ",
+    );
+    sql.bind(id);
+    txn.execute_raw(sql.build()).await?;
+    siblings(article.id).close(&txn, section.position).await?;
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: change::SECTION_DELETED,
+            node: Some(GlobalId::Section(id)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! Topics and tagging.
+//!
+//! Creating, renaming or re-describing a topic changes no article. Tagging and untagging
+//! change the tagged article (a reform's or reaction's article for those): its version goes
+//! up by 1, unless the tag was already there (or already gone), which is a no-op. Deleting a
+//! topic removes its tags, so every article that had one (on itself, a reform or a reaction)
+//! gets a new version recording `TOPIC_UNTAGGED`.
+
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, DatabaseTransaction,
+};
+
+use super::{
+    Editing, change, points,
+    tx::{self, Change},
+    validate,
+};
+use crate::{
+    entities::topic,
+    error::{Error, Result},
+    events::ChangeKind,
+    graphql::ids::GlobalId,
+    store::{points::PointKind, sql::SqlBuilder, topics},
+};
+
+/// A new topic.
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    /// Its slug (must be free).
+    pub slug: String,
+    /// Its display name.
+    pub name: String,
+    /// What it covers (default empty).
+    pub description: Option<String>,
+}
+
+/// Changes to a topic; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct TopicChanges {
+    /// A new slug.
+    pub slug: Option<String>,
+    /// A new name.
+    pub name: Option<String>,
+    /// A new description.
+    pub description: Option<String>,
+}
+
+/// The topic with this id, or `NOT_FOUND`.
+async fn find(txn: &DatabaseTransaction, id: i64) -> Result<topic::Model> {
+    topics::by_ids(txn, &[id]).await?.pop().ok_or_else(|| {
+        Error::not_found(format!("no topic with id {}", GlobalId::Topic(id).encode()))
+    })
+}
+
+/// Creates a topic.
+pub async fn create(ed: &Editing, input: NewTopic) -> Result<topic::Model> {
+    let slug = validate::slug("slug", &input.slug)?;
+    let name = validate::name("name", &input.name)?;
+    let description = validate::text("description", input.description.as_deref().unwrap_or(""))?;
+    let txn = tx::begin(&ed.db).await?;
+    let topic = topic::ActiveModel {
+        id: NotSet,
+        slug: Set(slug),
+        name: Set(name),
+        description: Set(description),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(topic)
+}
+
+/// Changes a topic's slug, name or description.
+pub async fn update(ed: &Editing, id: i64, changes: TopicChanges) -> Result<topic::Model> {
+    let slug = validate::optional("slug", changes.slug.as_deref(), validate::slug)?;
+    let name = validate::optional("name", changes.name.as_deref(), validate::name)?;
+    let description = validate::optional(
+        "description",
+        changes.description.as_deref(),
+        validate::text,
+    )?;
+    let txn = tx::begin(&ed.db).await?;
+    let topic = find(&txn, id).await?;
+    let changed = topic::Model {
+        slug: slug.unwrap_or_else(|| topic.slug.clone()),
+        name: name.unwrap_or_else(|| topic.name.clone()),
+        description: description.unwrap_or_else(|| topic.description.clone()),
+        ..topic.clone()
+    };
+    if changed == topic {
+        return Ok(topic);
+    }
+    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE topics SET slug = ");
+    sql.bind(changed.slug.clone())
+        .push(", name = ")
+        .bind(changed.name.clone())
+        .push(", description = ")
+        .bind(changed.description.clone())
+        .push(" WHERE id = ")
+        .bind(id);
+    txn.execute_raw(sql.build()).await?;
+    txn.commit().await?;
+    Ok(changed)
+}
+
+/// Deletes a topic and its tags; every article that lost a tag gets a new version.
+pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
+    let txn = tx::begin(&ed.db).await?;
+    find(&txn, id).await?;
+    let mut sql = SqlBuilder::new(
+        txn.get_database_backend(),
+        "SELECT article_id FROM article_topics WHERE topic_id = ",
+    );
+    sql.bind(id)
+        .push(
+            " UNION SELECT r.article_id FROM reform_topics rt JOIN reforms r ON r.id = rt.reform_id \
+             WHERE rt.topic_id = ",
+        )
+        .bind(id)
+        .push(
+            " UNION SELECT x.article_id FROM reaction_topics xt JOIN reactions x ON x.id = xt.reaction_id \
+             WHERE xt.topic_id = ",
+        )
+        .bind(id);
+    let mut article_ids = txn
+        .query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64>("", "article_id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Lock in id order so two writers never wait on each other in a cycle.
+    article_ids.sort_unstable();
+    article_ids.dedup();
+    let mut locked = Vec::with_capacity(article_ids.len());
+    for article_id in article_ids {
+        locked.push(tx::lock_article(&txn, article_id).await?);
+    }
+    let mut sql = SqlBuilder::new(txn.get_database_backend(), "DELETE FROM topics WHERE id = ");
+    sql.bind(id);
+    txn.execute_raw(sql.build()).await?;
+    let mut events = Vec::with_capacity(locked.len());
+    for article in locked {
+        let article = tx::bump(
+            &txn,
+            &article,
+            Change {
+                editor,
+                kind: change::TOPIC_UNTAGGED,
+                node: Some(GlobalId::Topic(id)),
+            },
+        )
+        .await?;
+        events.push(tx::event(ChangeKind::Updated, &article));
+    }
+    txn.commit().await?;
+    ed.publish(events).await;
+    Ok(())
+}
+
+/// The tag table, its content column, and the article of a taggable node.
+async fn tag_target(
+    txn: &DatabaseTransaction,
+    content: GlobalId,
+) -> Result<(&'static str, &'static str, i64, i64)> {
+    Ok(match content {
+        GlobalId::Article(id) => ("article_topics", "article_id", id, id),
+        GlobalId::Reform(id) | GlobalId::Reaction(id) => {
+            let kind = if matches!(content, GlobalId::Reform(_)) {
+                PointKind::Reform
+            } else {
+                PointKind::Reaction
+            };
+            let point = points::find(txn, kind, id).await?;
+            let (table, column) = kind.tag_table();
+            (table, column, id, point.article_id)
+        }
+        GlobalId::Section(_) | GlobalId::Topic(_) => {
+            return Err(Error::bad_input(
+                "contentId",
+                "contentId must be the id of an article, a reform or a reaction",
+            ));
+        }
+    })
+}
+
+/// Tags (`tag: true`) or untags a topic on an article, reform or reaction. Tagging what is
+/// already tagged, or untagging what is not, changes nothing.
+pub async fn set_tag(
+    ed: &Editing,
+    editor: &str,
+    topic_id: i64,
+    content: GlobalId,
+    tag: bool,
+) -> Result<topic::Model> {
+    if matches!(content, GlobalId::Section(_) | GlobalId::Topic(_)) {
+        return Err(Error::bad_input(
+            "contentId",
+            "contentId must be the id of an article, a reform or a reaction",
+        ));
+    }
+    let txn = tx::begin(&ed.db).await?;
+    let topic = find(&txn, topic_id).await?;
+    let (_, _, _, article_id) = tag_target(&txn, content).await?;
+    let article = tx::lock_article(&txn, article_id).await?;
+    let (table, column, content_id, _) = tag_target(&txn, content).await?;
+    let mut sql = SqlBuilder::new(txn.get_database_backend(), "");
+    if tag {
+        sql.push("INSERT INTO ")
+            .push(table)
+            .push(" (")
+            .push(column)
+            .push(", topic_id) VALUES (")
+            .bind(content_id)
+            .push(", ")
+            .bind(topic_id)
+            .push(") ON CONFLICT DO NOTHING");
+    } else {
+        sql.push("DELETE FROM ")
+            .push(table)
+            .push(" WHERE ")
+            .push(column)
+            .push(" = ")
+            .bind(content_id)
+            .push(" AND topic_id = ")
+            .bind(topic_id);
+    }
+    if txn.execute_raw(sql.build()).await?.rows_affected() == 0 {
+        return Ok(topic);
+    }
+    let article = tx::bump(
+        &txn,
+        &article,
+        Change {
+            editor,
+            kind: if tag {
+                change::TOPIC_TAGGED
+            } else {
+                change::TOPIC_UNTAGGED
+            },
+            node: Some(content),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
+    Ok(topic)
+}
