@@ -164,6 +164,7 @@ macro_rules! connection_type {
             pub total: $total,
         }
 
+        #[doc = concat!("A page of ", $what, ", as a Relay connection.")]
         #[async_graphql::Object]
         impl $connection {
             /// The edges of this page, each with its cursor.

@@ -131,3 +131,54 @@ pub async fn introspection_can_be_turned_off(app: TestApp) {
         "suggestions stay on with introspection: {body}"
     );
 }
+
+/// Introspection shows a description on every type, field, argument, input field and enum
+/// value of the schema (tools display them).
+pub async fn every_schema_element_is_described(app: TestApp) {
+    let data = app
+        .data(
+            "{ __schema { types { name description fields(includeDeprecated: true) { name description args { name description } } inputFields { name description } enumValues(includeDeprecated: true) { name description } } } }",
+            json!({}),
+        )
+        .await;
+    let mut missing = Vec::new();
+    let described = |v: &serde_json::Value| {
+        v["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
+    for ty in data["__schema"]["types"].as_array().unwrap() {
+        let name = ty["name"].as_str().unwrap();
+        if name.starts_with("__") || ["String", "Int", "Float", "Boolean", "ID"].contains(&name) {
+            continue;
+        }
+        if !described(ty) {
+            missing.push(name.to_owned());
+        }
+        let empty = vec![];
+        for field in ty["fields"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .chain(ty["inputFields"].as_array().unwrap_or(&empty))
+        {
+            if !described(field) {
+                missing.push(format!("{name}.{}", field["name"]));
+            }
+            for arg in field["args"].as_array().unwrap_or(&empty) {
+                if !described(arg) {
+                    missing.push(format!("{name}.{}({})", field["name"], arg["name"]));
+                }
+            }
+        }
+        for value in ty["enumValues"].as_array().unwrap_or(&empty) {
+            if !described(value) {
+                missing.push(format!("{name}.{}", value["name"]));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "undescribed schema elements: {missing:?}"
+    );
+}

@@ -92,6 +92,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         errors::malformed_ids_are_bad_input,
         errors::internal_errors_do_not_leak,
         errors::introspection_can_be_turned_off,
+        errors::every_schema_element_is_described,
         limits::value_nesting_is_refused,
         limits::fragment_fan_out_is_refused,
         limits::shape_limits_are_enforced,

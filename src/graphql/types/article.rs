@@ -29,6 +29,7 @@ use crate::{
 #[derive(Clone)]
 pub struct Article(pub article::Model);
 
+/// A structured history article: a title, a summary, and sections in document order.
 #[Object]
 impl Article {
     /// The article's global ID.

@@ -20,6 +20,7 @@ macro_rules! point_type {
         #[derive(Clone)]
         pub struct $name(pub Point);
 
+        #[doc = $doc]
         #[Object]
         impl $name {
             #[doc = concat!("The ", $what, "'s global ID.")]

@@ -9,6 +9,7 @@ use crate::{connection_type, entities::revision};
 #[derive(Clone)]
 pub struct Revision(pub revision::Model);
 
+/// One committed version of an article; history is append-only.
 #[Object]
 impl Revision {
     /// The article's version this revision records.

@@ -16,6 +16,7 @@ use crate::{
 #[derive(Clone)]
 pub struct Section(pub section::Model);
 
+/// A section of an article: a heading, its own text, and the reforms and reactions under it.
 #[Object]
 impl Section {
     /// The section's global ID.

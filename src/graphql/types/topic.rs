@@ -20,6 +20,7 @@ use crate::{
 #[derive(Clone)]
 pub struct Topic(pub topic::Model);
 
+/// A subject that tags articles, reforms and reactions, e.g. the Secret Speech.
 #[Object]
 impl Topic {
     /// The topic's global ID.
