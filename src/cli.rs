@@ -11,6 +11,7 @@ use crate::{
     content::{Classification, parse_document, slugify},
     db::Db,
     error::{Error, Result},
+    events::{ArticleEvent, ChangeKind, EventBus},
     graphql::{build_schema, sdl},
     startup::{App, shutdown_signal},
     store::{self, content::NewArticle},
@@ -139,6 +140,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             Migrator::up(&db.conn, None).await?;
             let slug = slug.unwrap_or_else(|| slugify(&document.title));
             let article = import(&db, document, &slug, replace).await?;
+            // Committed: tell running servers (PostgreSQL NOTIFY; on SQLite nobody else hears).
+            // A new article starts at version 1; a replacement is always a later version.
+            let kind = if article.version == 1 {
+                ChangeKind::Created
+            } else {
+                ChangeKind::Updated
+            };
+            EventBus::publisher(&db.conn)
+                .publish(ArticleEvent {
+                    kind,
+                    article_id: article.id,
+                    slug: article.slug.clone(),
+                    version: article.version,
+                })
+                .await;
             println!("imported {} (version {})", article.slug, article.version);
         }
         Command::Export { slug } => {

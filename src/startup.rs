@@ -3,7 +3,7 @@
 //! Tests use the same [`App::build`] on port 0 and read the real address back, so they run
 //! the exact production wiring.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -14,8 +14,9 @@ use crate::{
     db::{Db, StatementCounter},
     entities::article,
     error::{Error, Result},
+    events::EventBus,
     graphql::{SchemaData, build_schema},
-    http::{AppState, router, server},
+    http::{AppState, router, server, ws::Sockets},
     store,
 };
 
@@ -25,7 +26,14 @@ pub struct App {
     router: axum::Router,
     /// The database the server uses.
     pub db: Db,
+    /// Where committed changes are published (LISTEN/NOTIFY on PostgreSQL).
+    pub events: EventBus,
+    sockets: Sockets,
 }
+
+/// How long open WebSocket connections get to close after the HTTP connections drained; with
+/// [`server::SHUTDOWN_GRACE`] the process exits within 30 s of the signal.
+pub const SOCKET_GRACE: Duration = Duration::from_secs(4);
 
 impl App {
     /// Connects, migrates, seeds an empty database, and binds the listener.
@@ -42,21 +50,27 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Io(format!("cannot listen on {}: {err}", config.listen)))?;
+        let events = EventBus::start(&db.conn).await?;
         let schema = build_schema(
             &config.limits,
             config.introspection,
             Some(SchemaData {
                 db: db.conn.clone(),
+                events: events.clone(),
             }),
         );
+        let sockets = Sockets::new();
         let router = router(AppState {
             schema,
             config: Arc::new(config),
+            sockets: sockets.clone(),
         });
         Ok(Self {
             listener,
             router,
             db,
+            events,
+            sockets,
         })
     }
 
@@ -72,10 +86,24 @@ impl App {
         self.db.statements.clone()
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes; then open WebSocket connections get close 1001 while
+    /// HTTP connections drain, and the event listener stops.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         tracing::info!(address = %self.local_addr(), "listening; GraphiQL at http://{}/", self.local_addr());
+        let sockets = self.sockets.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Upgraded connections are invisible to the HTTP drain: tell them now.
+            sockets.close_all();
+        };
         server::serve(self.listener, self.router, shutdown).await;
+        if !self.sockets.wait(SOCKET_GRACE).await {
+            tracing::warn!(
+                open = self.sockets.open(),
+                "WebSocket connections still open after the grace period; dropping them"
+            );
+        }
+        self.events.shutdown().await;
     }
 }
 

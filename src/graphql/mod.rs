@@ -10,25 +10,29 @@ pub mod ids;
 pub mod loaders;
 pub mod pagination;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use async_graphql::MergedObject;
-use async_graphql::{EmptyMutation, EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{EmptyMutation, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
-use crate::config::Limits;
+use crate::{config::Limits, events::EventBus};
+pub use subscription::Subscription;
 
 /// The root query type: reading content. Each area of the API contributes one part.
 #[derive(MergedObject, Default)]
 pub struct Query(query::ContentQuery);
 
 /// The Annals schema type.
-pub type AnnalsSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AnnalsSchema = Schema<Query, EmptyMutation, Subscription>;
 
 /// What resolvers need at run time.
 pub struct SchemaData {
     /// The connection pool.
     pub db: DatabaseConnection,
+    /// Where committed changes are published and subscriptions listen.
+    pub events: EventBus,
 }
 
 /// Builds the schema with its limits; `data` is `None` only for printing the SDL.
@@ -37,7 +41,7 @@ pub fn build_schema(
     introspection: bool,
     data: Option<SchemaData>,
 ) -> AnnalsSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), EmptyMutation, Subscription)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)
@@ -54,7 +58,8 @@ pub fn build_schema(
     if let Some(data) = data {
         builder = builder
             .data(loaders::ContentLoader::new(data.db.clone()))
-            .data(data.db);
+            .data(data.db)
+            .data(data.events);
     }
     builder.finish()
 }
