@@ -152,6 +152,11 @@ impl EventBus {
         self.sender.subscribe()
     }
 
+    /// How many subscribers this process has now.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     /// Stops listening (PostgreSQL) and waits for the listener to close its connection.
     pub async fn shutdown(&self) {
         self.stop.cancel();
