@@ -88,5 +88,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         subscriptions::a_subscriber_that_falls_behind_is_told_and_completed,
         subscriptions::two_server_processes_share_events,
         subscriptions::sigterm_closes_sockets_with_1001_and_exits,
+        subscriptions::the_listener_reconnects_after_its_connection_drops,
+        subscriptions::a_client_that_stops_answering_pings_is_dropped,
     ]
 }

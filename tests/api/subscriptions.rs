@@ -638,3 +638,61 @@ pub async fn sigterm_closes_sockets_with_1001_and_exits(app: TestApp) {
     assert!(status.success(), "exit status {status:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+pub async fn the_listener_reconnects_after_its_connection_drops(app: TestApp) {
+    if app.backend != Backend::Postgres {
+        return; // LISTEN/NOTIFY is PostgreSQL's.
+    }
+    use sea_orm::ConnectionTrait;
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({ "slug": SLUG })).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 1).await;
+    let killed = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 1, "one LISTEN connection");
+    // Notifications sent while it was down are lost; repeat until one arrives.
+    let mut sent = Vec::new();
+    let message = loop {
+        assert!(sent.len() < 15, "the listener never came back");
+        sent.push(import_in_process(&app, SLUG).await.version);
+        if let Ok(Got::Json(message)) =
+            tokio::time::timeout(Duration::from_secs(1), ws.next()).await
+        {
+            break message;
+        }
+    };
+    let version = message["payload"]["data"]["articleChanged"]["version"]
+        .as_i64()
+        .unwrap() as i32;
+    assert!(sent.contains(&version), "{message}");
+}
+
+pub async fn a_client_that_stops_answering_pings_is_dropped(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({})).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 1).await;
+    // Not reading means not answering the server's pings (tungstenite answers on read).
+    tokio::time::sleep(Duration::from_secs(26)).await;
+    // The server gave up on this client: its subscription is gone...
+    assert_eq!(app.events.subscribers(), 0);
+    // ...and so is the connection, without a close handshake.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.0.next())
+            .await
+            .expect("the connection ends")
+        {
+            Some(Ok(Message::Ping(_))) => {}
+            Some(Ok(other)) => panic!("unexpected {other:?}"),
+            None | Some(Err(_)) => break,
+        }
+    }
+}
