@@ -163,7 +163,7 @@ impl EventBus {
         if let Some(listener) = &self.listener
             && let Some(task) = listener.lock().await.take()
         {
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
     }
 }

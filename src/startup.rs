@@ -32,8 +32,8 @@ pub struct App {
 }
 
 /// How long open WebSocket connections get to close after the HTTP connections drained; with
-/// [`server::SHUTDOWN_GRACE`] the process exits within 30 s of the signal.
-pub const SOCKET_GRACE: Duration = Duration::from_secs(4);
+/// [`server::SHUTDOWN_GRACE`] (25 s) and the listener's 1 s the process exits within 30 s of the signal.
+pub const SOCKET_GRACE: Duration = Duration::from_secs(3);
 
 impl App {
     /// Connects, migrates, seeds an empty database, and binds the listener.
