@@ -144,7 +144,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 reforms_under: (!reforms_under.is_empty()).then_some(reforms_under),
                 reactions_under: (!reactions_under.is_empty()).then_some(reactions_under),
             };
-            let editing = Editing::new(db.conn.clone(), EventBus::new());
+            let editing = // On PostgreSQL the committed change reaches running servers through NOTIFY.
+            Editing::new(db.conn.clone(), EventBus::publisher(&db.conn));
             let article = match import::import(&editing, CLI_EDITOR, request).await {
                 Ok(imported) => imported.article,
                 Err(Error::BadUserInput { message, .. }) => {

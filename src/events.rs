@@ -1,9 +1,34 @@
 //! Article change events: published after a write commits, delivered to subscribers.
 //!
 //! On SQLite the bus is in-process. On PostgreSQL, events travel through LISTEN/NOTIFY so a
-//! subscriber on one server process sees changes committed through another.
+//! subscriber on one server process sees changes committed through another (or through the
+//! `annals import` command).
+//!
+//! Delivery is at most once:
+//! - Writers call [`EventBus::publish`] *after* their transaction commits, so a rolled-back
+//!   change is never announced. On PostgreSQL `publish` runs `SELECT pg_notify(..)` on the pool
+//!   (outside the transaction); a process that dies between COMMIT and NOTIFY loses that one
+//!   event. NOTIFY inside the transaction would close that gap, but it would tie the bus to
+//!   every writer's transaction; subscribers that must not miss a change re-read the article
+//!   (`version` tells them whether they are behind).
+//! - Each process LISTENs on one dedicated connection; every notification, including this
+//!   process's own, reaches local subscribers through the listener, so all subscribers of a
+//!   process see events in one order. When that connection drops, the listener reconnects;
+//!   notifications sent meanwhile are lost (logged as a warning).
+//! - Each subscriber has a bounded buffer ([`SUBSCRIBER_BUFFER`]); one that falls further behind
+//!   gets [`broadcast::error::RecvError::Lagged`] with the number of events it missed, and
+//!   writers never wait for subscribers.
 
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, sqlx};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+
+/// The PostgreSQL notification channel article events travel on.
+pub const CHANNEL: &str = "annals_article_changed";
 
 /// What happened to an article.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,6 +61,11 @@ pub const SUBSCRIBER_BUFFER: usize = 256;
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<ArticleEvent>,
+    /// The pool NOTIFY is sent through, on PostgreSQL.
+    notify: Option<DatabaseConnection>,
+    /// Stops the listener task.
+    stop: CancellationToken,
+    listener: Option<Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>>,
 }
 
 impl Default for EventBus {
@@ -48,17 +78,171 @@ impl EventBus {
     /// An in-process bus.
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(SUBSCRIBER_BUFFER);
-        Self { sender }
+        Self {
+            sender,
+            notify: None,
+            stop: CancellationToken::new(),
+            listener: None,
+        }
     }
 
-    /// Publishes a committed change. Call only after the transaction commits.
+    /// A bus for a server: in-process on SQLite; on PostgreSQL it publishes with NOTIFY and
+    /// LISTENs for every process's events. Returns once the listener is listening, so no event
+    /// committed after this returns is missed.
+    pub async fn start(db: &DatabaseConnection) -> Result<Self> {
+        let mut bus = Self::publisher(db);
+        if db.get_database_backend() == DbBackend::Postgres {
+            let options = db.get_postgres_connection_pool().connect_options();
+            let listener = listen(&options).await.map_err(|err| {
+                Error::Io(format!(
+                    "cannot LISTEN for article events: {}",
+                    first_line(&err.to_string())
+                ))
+            })?;
+            let task = tokio::spawn(relay(
+                listener,
+                options,
+                bus.sender.clone(),
+                bus.stop.clone(),
+            ));
+            bus.listener = Some(Arc::new(tokio::sync::Mutex::new(Some(task))));
+        }
+        Ok(bus)
+    }
+
+    /// A bus that only publishes (for the command line): NOTIFY on PostgreSQL, so running
+    /// servers hear about the change; in-process on SQLite, where other processes cannot hear
+    /// it.
+    pub fn publisher(db: &DatabaseConnection) -> Self {
+        let mut bus = Self::new();
+        if db.get_database_backend() == DbBackend::Postgres {
+            bus.notify = Some(db.clone());
+        }
+        bus
+    }
+
+    /// Publishes a committed change. Call only after the transaction commits. A failure to
+    /// NOTIFY is logged, not returned: the change itself is already committed.
     pub async fn publish(&self, event: ArticleEvent) {
-        // No subscribers is not an error.
-        let _ = self.sender.send(event);
+        let Some(db) = &self.notify else {
+            // No subscribers is not an error.
+            let _ = self.sender.send(event);
+            return;
+        };
+        let payload = match serde_json::to_string(&event) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot encode an article event");
+                return;
+            }
+        };
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANNEL.into(), payload.into()],
+        );
+        if let Err(err) = db.execute_raw(statement).await {
+            tracing::warn!(error = %err, article_id = event.article_id, "cannot NOTIFY an article event; subscribers miss it");
+        }
     }
 
-    /// A stream of every event published from now on.
+    /// A receiver of every event published from now on, buffering up to
+    /// [`SUBSCRIBER_BUFFER`] events.
     pub fn subscribe(&self) -> broadcast::Receiver<ArticleEvent> {
         self.sender.subscribe()
     }
+
+    /// How many subscribers this process has now.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    /// Stops listening (PostgreSQL) and waits for the listener to close its connection.
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        if let Some(listener) = &self.listener
+            && let Some(task) = listener.lock().await.take()
+        {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
+    }
+}
+
+type PgOptions = Arc<sqlx::postgres::PgConnectOptions>;
+
+/// A listener on its own connection (not one of the pool's: a LISTEN connection is held for
+/// good and must not starve requests), listening on [`CHANNEL`].
+async fn listen(
+    options: &PgOptions,
+) -> std::result::Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with((**options).clone())
+        .await?;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Relays notifications to local subscribers until stopped; reconnects with backoff when the
+/// connection drops or fails.
+async fn relay(
+    mut listener: sqlx::postgres::PgListener,
+    options: PgOptions,
+    sender: broadcast::Sender<ArticleEvent>,
+    stop: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let received = tokio::select! {
+            () = stop.cancelled() => break,
+            received = listener.try_recv() => received,
+        };
+        match received {
+            Ok(Some(notification)) => {
+                backoff = Duration::from_millis(100);
+                match serde_json::from_str::<ArticleEvent>(notification.payload()) {
+                    Ok(event) => {
+                        let _ = sender.send(event);
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "ignoring a malformed article event notification");
+                    }
+                }
+            }
+            // The connection dropped; sqlx has reconnected and LISTENs again.
+            Ok(None) => {
+                tracing::warn!(
+                    "LISTEN connection lost and re-established; events sent meanwhile are lost"
+                );
+            }
+            Err(err) => {
+                tracing::warn!(error = %first_line(&err.to_string()), retry_in_ms = backoff.as_millis() as u64, "article event listener failed; reconnecting");
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                match listen(&options).await {
+                    Ok(fresh) => {
+                        listener = fresh;
+                        tracing::info!("article event listener reconnected");
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %first_line(&err.to_string()), "cannot reconnect the article event listener");
+                    }
+                }
+            }
+        }
+    }
+    // Dropping the listener closes its connection (and its one-connection pool).
+    drop(listener);
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
 }

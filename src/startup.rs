@@ -3,7 +3,7 @@
 //! Tests use the same [`App::build`] on port 0 and read the real address back, so they run
 //! the exact production wiring.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -16,7 +16,7 @@ use crate::{
     error::{Error, Result},
     events::EventBus,
     graphql::{SchemaData, build_schema},
-    http::{AppState, router, server},
+    http::{AppState, router, server, ws::Sockets},
     store,
 };
 
@@ -27,7 +27,14 @@ pub struct App {
     router: axum::Router,
     /// The database the server uses.
     pub db: Db,
+    /// Where committed changes are published (LISTEN/NOTIFY on PostgreSQL).
+    pub events: EventBus,
+    sockets: Sockets,
 }
+
+/// How long open WebSocket connections get to close after the HTTP connections drained; with
+/// [`server::SHUTDOWN_GRACE`] (25 s) and the listener's 1 s the process exits within 30 s of the signal.
+pub const SOCKET_GRACE: Duration = Duration::from_secs(3);
 
 impl App {
     /// Connects, migrates, seeds an empty database, and binds the listener.
@@ -50,25 +57,30 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Io(format!("cannot listen on {}: {err}", config.listen)))?;
+        let events = EventBus::start(&db.conn).await?;
         let schema = build_schema(
             &config.limits,
             config.introspection,
             Some(SchemaData {
                 db: db.conn.clone(),
-                events: EventBus::new(),
+                events: events.clone(),
                 editors,
             }),
         );
         let limits = config.limits;
+        let sockets = Sockets::new();
         let router = router(AppState {
             schema,
             config: Arc::new(config),
+            sockets: sockets.clone(),
         });
         Ok(Self {
             listener,
             limits,
             router,
             db,
+            events,
+            sockets,
         })
     }
 
@@ -84,10 +96,24 @@ impl App {
         self.db.statements.clone()
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes; then open WebSocket connections get close 1001 while
+    /// HTTP connections drain, and the event listener stops.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         tracing::info!(address = %self.local_addr(), "listening; GraphiQL at http://{}/", self.local_addr());
+        let sockets = self.sockets.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Upgraded connections are invisible to the HTTP drain: tell them now.
+            sockets.close_all();
+        };
         server::serve(self.listener, self.router, &self.limits, shutdown).await;
+        if !self.sockets.wait(SOCKET_GRACE).await {
+            tracing::warn!(
+                open = self.sockets.open(),
+                "WebSocket connections still open after the grace period; dropping them"
+            );
+        }
+        self.events.shutdown().await;
     }
 }
 

@@ -12,15 +12,17 @@ pub mod loaders;
 pub mod mutation;
 pub mod pagination;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use std::sync::Arc;
 
 use async_graphql::MergedObject;
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use self::mutation::Mutation;
+pub use self::subscription::Subscription;
 use crate::{auth::EditorTokens, config::Limits, editing::Editing, events::EventBus};
 
 /// The root query type: reading content. Each area of the API contributes one part.
@@ -28,13 +30,13 @@ use crate::{auth::EditorTokens, config::Limits, editing::Editing, events::EventB
 pub struct Query(query::ContentQuery);
 
 /// The Annals schema type.
-pub type AnnalsSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AnnalsSchema = Schema<Query, Mutation, Subscription>;
 
 /// What resolvers need at run time.
 pub struct SchemaData {
     /// The connection pool.
     pub db: DatabaseConnection,
-    /// Where committed changes are published.
+    /// Where committed changes are published and subscriptions listen.
     pub events: EventBus,
     /// The editor tokens mutations accept.
     pub editors: EditorTokens,
@@ -46,7 +48,7 @@ pub fn build_schema(
     introspection: bool,
     data: Option<SchemaData>,
 ) -> AnnalsSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)

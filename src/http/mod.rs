@@ -4,6 +4,7 @@
 pub mod graphiql;
 pub mod graphql;
 pub mod server;
+pub mod ws;
 
 use std::{sync::Arc, time::Duration};
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub schema: AnnalsSchema,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The open WebSocket connections, closed and awaited on shutdown.
+    pub sockets: ws::Sockets,
 }
 
 /// Builds the router: `/` (GraphiQL), `/graphql` (GET and POST), `/graphql/ws`, `/healthz`.
@@ -40,10 +43,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = config.limits.body_bytes;
     let mut app = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route_service(
-            "/graphql/ws",
-            async_graphql_axum::GraphQLSubscription::new(state.schema.clone()),
-        )
+        .route("/graphql/ws", get(ws::handler))
         .route("/healthz", get(healthz))
         .merge(graphiql::routes())
         .with_state(state)

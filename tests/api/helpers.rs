@@ -138,6 +138,8 @@ pub struct TestApp {
     statements: StatementCounter,
     /// The app's own pool, for assertions on stored rows.
     pub db: sea_orm::DatabaseConnection,
+    /// The app's event bus (to publish in-process changes and count subscribers).
+    pub events: annals::events::EventBus,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _db: TestDb,
@@ -164,6 +166,7 @@ impl TestApp {
         let addr = app.local_addr();
         let statements = app.statements();
         let db = app.db.conn.clone();
+        let events = app.events.clone();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run(async {
             let _ = rx.await;
@@ -175,6 +178,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             statements,
             db,
+            events,
             shutdown: Some(tx),
             server: Some(server),
             _db: test_db,

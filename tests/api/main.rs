@@ -22,6 +22,7 @@ mod mutations_topics;
 mod pagination;
 mod read;
 mod statements;
+mod subscriptions;
 
 use helpers::{Backend, TestApp, TestFn};
 use libtest_mimic::{Arguments, Trial};
@@ -137,5 +138,25 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         mutations_topics::tagging_bumps_the_article_once,
         mutations_topics::deleting_a_topic_bumps_each_tagged_article,
         mutations_topics::topic_errors_write_nothing,
+        subscriptions::an_event_arrives_after_a_committed_change,
+        subscriptions::slug_filter_and_created_events,
+        subscriptions::an_invalid_slug_is_bad_user_input,
+        subscriptions::operations_that_fail_validation_get_an_error_message,
+        subscriptions::queries_run_as_one_result,
+        subscriptions::mutations_over_websocket_are_forbidden,
+        subscriptions::no_connection_init_within_3s_closes_4408,
+        subscriptions::a_duplicate_subscription_id_closes_4409,
+        subscriptions::subscribe_before_the_ack_closes_4401,
+        subscriptions::a_second_connection_init_closes_4429,
+        subscriptions::invalid_messages_close_4400,
+        subscriptions::a_socket_without_the_subprotocol_closes_4406,
+        subscriptions::messages_are_bounded_at_64_kib,
+        subscriptions::at_most_100_subscriptions_per_socket,
+        subscriptions::ping_pong_and_complete,
+        subscriptions::a_subscriber_that_falls_behind_is_told_and_completed,
+        subscriptions::two_server_processes_share_events,
+        subscriptions::sigterm_closes_sockets_with_1001_and_exits,
+        subscriptions::the_listener_reconnects_after_its_connection_drops,
+        subscriptions::a_client_that_stops_answering_pings_is_dropped,
     ]
 }

@@ -1,0 +1,528 @@
+//! GraphQL over WebSocket at `/graphql/ws`: the `graphql-transport-ws` protocol, kept the way
+//! its reference server (graphql-ws) keeps it where async-graphql departs from it.
+//!
+//! - Subprotocol `graphql-transport-ws` only; a socket without it closes with 4406.
+//! - No `connection_init` within [`INIT_TIMEOUT`]: close 4408. A second one: close 4429.
+//! - `subscribe` before `connection_ack`: close 4401. A `subscribe` whose id is active: close
+//!   4409 `Subscriber for <id> already exists` (async-graphql silently replaces the stream).
+//! - A message that is not valid JSON or not a client message of the protocol: close 4400.
+//! - A message larger than [`MAX_MESSAGE_BYTES`]: close 1009 (as the `ws` library does),
+//!   instead of tungstenite's 64 MiB default.
+//! - At most [`MAX_SUBSCRIPTIONS`] active operations per socket: one more is refused with an
+//!   `error` message for its id (code `LIMIT_EXCEEDED`, limit `subscriptions`); the socket
+//!   and its other operations stay open.
+//! - `ping` is answered with `pong`; `complete` stops that operation. A WebSocket ping frame
+//!   goes out every [`KEEPALIVE`]; a client that sends nothing back (not even the automatic
+//!   pong) before the next one is gone and is dropped, as graphql-ws's `keepAlive` does.
+//! - Every write must finish within [`WRITE_TIMEOUT`], else the socket is dropped: a client
+//!   that stops reading never holds the server up. While a write waits, this socket's
+//!   subscriptions are not polled; their bounded buffers fill, and a subscription that falls
+//!   behind gets one `LIMIT_EXCEEDED` error naming how many events it missed, then `complete`.
+//! - Queries and subscriptions are executed (a query as a single `next` then `complete`).
+//!   Mutations are refused with an `error` message (code `FORBIDDEN`): they need an editor
+//!   token, which only `POST /graphql` checks. The `connection_init` payload is accepted and
+//!   ignored.
+//! - On shutdown every socket gets close 1001 (going away); [`Sockets`] tracks them so the
+//!   server waits for that (hyper's graceful shutdown does not see upgraded connections).
+
+use std::{pin::Pin, time::Duration};
+
+use async_graphql::{
+    Request, Response as GqlResponse, ServerError, Variables,
+    parser::types::{DocumentOperations, OperationType},
+};
+use axum::{
+    extract::{
+        State,
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+    },
+    http::HeaderMap,
+    response::Response,
+};
+use futures::{Stream, StreamExt, stream};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio_stream::StreamMap;
+use tokio_util::{
+    sync::CancellationToken,
+    task::{TaskTracker, task_tracker::TaskTrackerToken},
+};
+
+use super::{AppState, REQUEST_ID, graphql::RequestId};
+use crate::{
+    error::code,
+    graphql::{extension::limit_error, guards},
+};
+
+/// The WebSocket subprotocol spoken here.
+pub const PROTOCOL: &str = "graphql-transport-ws";
+/// How long a client has to send `connection_init`.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Most operations active at once on one socket.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+/// Largest message (and frame) a client may send.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Longest one write to the socket may take.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server pings; a client silent for two intervals is dropped.
+pub const KEEPALIVE: Duration = Duration::from_secs(12);
+
+/// Close codes of the protocol.
+pub mod close {
+    /// Server shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Message larger than [`super::MAX_MESSAGE_BYTES`].
+    pub const TOO_BIG: u16 = 1009;
+    /// Invalid message.
+    pub const BAD_REQUEST: u16 = 4400;
+    /// `subscribe` before `connection_ack`.
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// Subprotocol not `graphql-transport-ws`.
+    pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
+    /// No `connection_init` in time.
+    pub const INIT_TIMEOUT: u16 = 4408;
+    /// Duplicate operation id.
+    pub const SUBSCRIBER_EXISTS: u16 = 4409;
+    /// Second `connection_init`.
+    pub const TOO_MANY_INITS: u16 = 4429;
+}
+
+/// The open sockets: told to close on shutdown, and waited for.
+#[derive(Debug, Clone, Default)]
+pub struct Sockets {
+    closing: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Sockets {
+    /// No sockets yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tells every socket to close with 1001; sockets opened from now on close at once.
+    pub fn close_all(&self) {
+        self.closing.cancel();
+        self.tracker.close();
+    }
+
+    /// Waits until every socket has closed, at most `grace`; false if some are still open.
+    pub async fn wait(&self, grace: Duration) -> bool {
+        self.tracker.close();
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+    }
+
+    /// How many sockets are open.
+    pub fn open(&self) -> usize {
+        self.tracker.len()
+    }
+}
+
+/// GET /graphql/ws: upgrades to a `graphql-transport-ws` socket.
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let request_id = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    // Taken now, so the server's shutdown waits for this socket even before it is open.
+    let token = state.sockets.tracker.token();
+    upgrade
+        .protocols([PROTOCOL])
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| run(socket, state, request_id, token))
+}
+
+/// A message from the client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        #[allow(dead_code)] // accepted, not used: see the module docs
+        payload: Option<Map<String, Value>>,
+    },
+    Ping {
+        #[serde(default)]
+        payload: Option<Map<String, Value>>,
+    },
+    Pong {
+        #[serde(default)]
+        #[allow(dead_code)]
+        payload: Option<Map<String, Value>>,
+    },
+    Subscribe {
+        id: String,
+        payload: SubscribePayload,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+/// The operation of a `subscribe` message.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribePayload {
+    query: String,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<Map<String, Value>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    extensions: Option<Map<String, Value>>,
+}
+
+/// What an operation's stream yields.
+enum Out {
+    /// A result: `next`.
+    Next(Box<GqlResponse>),
+    /// The operation failed before executing: `error` (and no `complete`).
+    Error(Vec<ServerError>),
+    /// The operation ended: `complete`.
+    Complete,
+}
+
+type OperationStream = Pin<Box<dyn Stream<Item = Out> + Send>>;
+
+/// Why the connection loop ended.
+enum End {
+    /// Close with this code and reason.
+    Close(u16, String),
+    /// The client left or cannot be written to: just drop the socket.
+    Drop,
+}
+
+fn close_with(code: u16, reason: impl Into<String>) -> End {
+    End::Close(code, reason.into())
+}
+
+/// One socket's state.
+struct Connection {
+    socket: WebSocket,
+    state: AppState,
+    request_id: String,
+    init_received: bool,
+    operations: StreamMap<String, OperationStream>,
+}
+
+async fn run(socket: WebSocket, state: AppState, request_id: String, _token: TaskTrackerToken) {
+    let closing = state.sockets.closing.clone();
+    let negotiated = socket.protocol().is_some_and(|p| p == PROTOCOL);
+    let mut conn = Connection {
+        socket,
+        state,
+        request_id,
+        init_received: false,
+        operations: StreamMap::new(),
+    };
+    let end = if !negotiated {
+        close_with(
+            close::SUBPROTOCOL_NOT_ACCEPTABLE,
+            "Subprotocol not acceptable",
+        )
+    } else {
+        conn.serve(&closing).await
+    };
+    if let End::Close(code, reason) = end {
+        conn.close(code, reason).await;
+    }
+}
+
+impl Connection {
+    async fn serve(&mut self, closing: &CancellationToken) -> End {
+        let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+        tokio::pin!(init_deadline);
+        let mut keepalive =
+            tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+        let mut heard_since_ping = true;
+        loop {
+            tokio::select! {
+                biased;
+                () = closing.cancelled() => {
+                    return close_with(close::GOING_AWAY, "Server shutting down");
+                }
+                () = &mut init_deadline, if !self.init_received => {
+                    return close_with(close::INIT_TIMEOUT, "Connection initialisation timeout");
+                }
+                incoming = self.socket.recv() => {
+                    heard_since_ping = true;
+                    let message = match incoming {
+                        None => return End::Drop,
+                        Some(Ok(message)) => message,
+                        Some(Err(err)) => {
+                            let err = err.to_string();
+                            // tungstenite's CapacityError ("Space limit exceeded: Message too
+                            // long: ..."); it is not otherwise distinguishable through axum.
+                            if err.contains("Space limit exceeded") {
+                                return close_with(close::TOO_BIG, format!("Message too big: at most {MAX_MESSAGE_BYTES} bytes"));
+                            }
+                            tracing::debug!(error = %err, "websocket read failed");
+                            return End::Drop;
+                        }
+                    };
+                    if let Err(end) = self.on_message(message).await {
+                        return end;
+                    }
+                }
+                Some((id, out)) = self.operations.next(), if !self.operations.is_empty() => {
+                    if let Err(end) = self.on_output(id, out).await {
+                        return end;
+                    }
+                }
+                _ = keepalive.tick() => {
+                    if !heard_since_ping {
+                        tracing::debug!("websocket client stopped answering pings; dropping it");
+                        return End::Drop;
+                    }
+                    heard_since_ping = false;
+                    if let Err(end) = self.send(Message::Ping(Default::default())).await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_message(&mut self, message: Message) -> Result<(), End> {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                return Err(close_with(
+                    close::BAD_REQUEST,
+                    "Invalid message received: binary messages are not supported",
+                ));
+            }
+            // tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) => return Ok(()),
+            Message::Close(_) => return Err(End::Drop),
+        };
+        let message: ClientMessage = serde_json::from_str(text.as_str()).map_err(|err| {
+            close_with(
+                close::BAD_REQUEST,
+                format!("Invalid message received: {err}"),
+            )
+        })?;
+        match message {
+            ClientMessage::ConnectionInit { .. } => {
+                if self.init_received {
+                    return Err(close_with(
+                        close::TOO_MANY_INITS,
+                        "Too many initialisation requests",
+                    ));
+                }
+                self.init_received = true;
+                self.send_json(json!({ "type": "connection_ack" })).await
+            }
+            ClientMessage::Ping { payload } => {
+                let pong = match payload {
+                    Some(payload) => json!({ "type": "pong", "payload": payload }),
+                    None => json!({ "type": "pong" }),
+                };
+                self.send_json(pong).await
+            }
+            ClientMessage::Pong { .. } => Ok(()),
+            ClientMessage::Subscribe { id, payload } => self.subscribe(id, payload).await,
+            ClientMessage::Complete { id } => {
+                // Completing an unknown or finished operation is allowed and does nothing.
+                self.operations.remove(&id);
+                Ok(())
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, id: String, payload: SubscribePayload) -> Result<(), End> {
+        // The acknowledgement is sent as soon as `connection_init` arrives.
+        if !self.init_received {
+            return Err(close_with(close::UNAUTHORIZED, "Unauthorized"));
+        }
+        if id.is_empty() {
+            return Err(close_with(
+                close::BAD_REQUEST,
+                "Invalid message received: the subscribe id must not be empty",
+            ));
+        }
+        if self.operations.contains_key(&id) {
+            return Err(close_with(
+                close::SUBSCRIBER_EXISTS,
+                format!("Subscriber for {id} already exists"),
+            ));
+        }
+        if self.operations.len() >= MAX_SUBSCRIPTIONS {
+            let err = limit_error(
+                "subscriptions",
+                format!(
+                    "At most {MAX_SUBSCRIPTIONS} operations may be active on one connection; complete one first."
+                ),
+            );
+            return self.send_error(&id, vec![err]).await;
+        }
+        if operation_type(&self.state, &payload) == Some(OperationType::Mutation) {
+            let mut err = ServerError::new(
+                "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.",
+                None,
+            );
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code::FORBIDDEN);
+            return self.send_error(&id, vec![err]).await;
+        }
+        let mut request =
+            Request::new(payload.query).data(RequestId(format!("{}/{id}", self.request_id)));
+        if let Some(name) = payload.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = payload.variables {
+            request = request.variables(Variables::from_json(Value::Object(variables)));
+        }
+        let request_id = format!("{}/{id}", self.request_id);
+        let results = self
+            .state
+            .schema
+            .execute_stream(request)
+            .enumerate()
+            .map(move |(index, response)| {
+                if index == 0 && failed_before_execution(&response) {
+                    Out::Error(response.errors)
+                } else {
+                    Out::Next(Box::new(label_internal_errors(response, &request_id)))
+                }
+            })
+            .chain(stream::once(async { Out::Complete }))
+            // An `error` ends the operation without `complete`.
+            .scan(false, |failed, out| {
+                let item = (!*failed).then(|| {
+                    *failed = matches!(out, Out::Error(_));
+                    out
+                });
+                futures::future::ready(item)
+            });
+        self.operations.insert(id, Box::pin(results));
+        Ok(())
+    }
+
+    async fn on_output(&mut self, id: String, out: Out) -> Result<(), End> {
+        match out {
+            Out::Next(response) => {
+                self.send_json(json!({ "id": id, "type": "next", "payload": response }))
+                    .await
+            }
+            Out::Error(errors) => self.send_error(&id, errors).await,
+            Out::Complete => {
+                self.operations.remove(&id);
+                self.send_json(json!({ "id": id, "type": "complete" }))
+                    .await
+            }
+        }
+    }
+
+    async fn send_error(&mut self, id: &str, errors: Vec<ServerError>) -> Result<(), End> {
+        self.operations.remove(id);
+        self.send_json(json!({ "id": id, "type": "error", "payload": errors }))
+            .await
+    }
+
+    async fn send_json(&mut self, message: Value) -> Result<(), End> {
+        self.send(Message::Text(message.to_string().into())).await
+    }
+
+    /// Writes one message within [`WRITE_TIMEOUT`]; a failure or timeout drops the socket.
+    async fn send(&mut self, message: Message) -> Result<(), End> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => {
+                tracing::debug!(error = %err, "websocket write failed");
+                Err(End::Drop)
+            }
+            Err(_) => {
+                tracing::info!("websocket client too slow to read; dropping it");
+                Err(End::Drop)
+            }
+        }
+    }
+
+    /// Sends a close frame and waits briefly for the client's, so the frame is not lost to
+    /// a reset.
+    async fn close(&mut self, code: u16, reason: String) {
+        let frame = CloseFrame {
+            code,
+            reason: truncate(reason, 123).into(),
+        };
+        if self.send(Message::Close(Some(frame))).await.is_err() {
+            return;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// A close reason must fit in 123 bytes; cut on a character boundary.
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// Whether a response failed before execution (parse, validation, limits): no data, and
+/// errors that belong to no field. Errors of the subscription's own resolver carry its path
+/// and are sent as `next` followed by `complete`, as the reference server does.
+fn failed_before_execution(response: &GqlResponse) -> bool {
+    matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|err| err.path.is_empty())
+}
+
+/// The type of the operation a `subscribe` selects, if the text is small and plain enough to
+/// look at (the guards run first: the parser must never see hostile nesting). Text that does
+/// not parse is left for execution to report.
+fn operation_type(state: &AppState, payload: &SubscribePayload) -> Option<OperationType> {
+    let limits = guards::QueryLimits {
+        max_query_bytes: state.config.limits.query_bytes,
+        max_value_nesting: state.config.limits.nesting,
+        ..Default::default()
+    };
+    guards::check_text(&payload.query, &limits).ok()?;
+    let doc = async_graphql::parser::parse_query(&payload.query).ok()?;
+    match (&doc.operations, payload.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        _ => None,
+    }
+}
+
+/// Replaces internal errors' messages with one naming the request id, as over HTTP.
+fn label_internal_errors(mut response: GqlResponse, request_id: &str) -> GqlResponse {
+    for err in &mut response.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        let internal =
+            matches!(ext.get("code"), Some(async_graphql::Value::String(c)) if c == code::INTERNAL);
+        if internal {
+            ext.set("requestId", request_id);
+            err.message =
+                format!("Internal server error (request id {request_id}); see the server log.");
+        }
+    }
+    response
+}

@@ -1,0 +1,700 @@
+//! Subscriptions: the graphql-transport-ws protocol at /graphql/ws, article change events on
+//! both backends, events across server processes (PostgreSQL), and shutdown.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use annals::events::{ArticleEvent, ChangeKind};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+use crate::helpers::{Backend, SEED, TestApp};
+
+const SLUG: &str = "de-stalinization";
+const CHANGES: &str = "subscription($slug: String) { articleChanged(slug: $slug) { kind articleId slug version article { title version } } }";
+
+/// A graphql-transport-ws client.
+struct Ws(WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>);
+
+/// What the server sent next.
+#[derive(Debug)]
+enum Got {
+    Json(Value),
+    Close(u16, String),
+    /// The connection ended without a close frame.
+    Gone,
+}
+
+impl Ws {
+    async fn connect(addr: impl std::fmt::Display) -> Self {
+        Self::connect_with(addr, Some("graphql-transport-ws")).await
+    }
+
+    async fn connect_with(addr: impl std::fmt::Display, protocol: Option<&str>) -> Self {
+        let mut request = format!("ws://{addr}/graphql/ws")
+            .into_client_request()
+            .expect("request");
+        if let Some(protocol) = protocol {
+            request.headers_mut().insert(
+                "sec-websocket-protocol",
+                HeaderValue::from_str(protocol).unwrap(),
+            );
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("WebSocket handshake");
+        Self(stream)
+    }
+
+    /// Connects and completes `connection_init` / `connection_ack`.
+    async fn ready(addr: impl std::fmt::Display) -> Self {
+        let mut ws = Self::connect(addr).await;
+        ws.send(json!({ "type": "connection_init", "payload": {} }))
+            .await;
+        assert_eq!(ws.json().await["type"], "connection_ack");
+        ws
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.send_text(message.to_string()).await;
+    }
+
+    async fn send_text(&mut self, text: String) {
+        self.0.send(Message::text(text)).await.expect("send");
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next protocol message or close, within 15 s.
+    async fn next(&mut self) -> Got {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.0.next())
+                .await
+                .expect("a message from the server within 15 s");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Got::Json(serde_json::from_str(text.as_str()).expect("JSON"));
+                }
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return Got::Close(frame.code.into(), frame.reason.to_string());
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Got::Gone,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next message, which must be JSON.
+    async fn json(&mut self) -> Value {
+        match self.next().await {
+            Got::Json(value) => value,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// The close frame the server sends next.
+    async fn closed(&mut self) -> (u16, String) {
+        match self.next().await {
+            Got::Close(code, reason) => (code, reason),
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+
+    /// Round-trips a `ping`: every message the server sent before the `pong`, which proves
+    /// everything sent earlier was handled.
+    async fn sync(&mut self) -> Vec<Value> {
+        self.send(json!({ "type": "ping" })).await;
+        let mut before = Vec::new();
+        loop {
+            let message = self.json().await;
+            if message["type"] == "pong" {
+                return before;
+            }
+            before.push(message);
+        }
+    }
+}
+
+/// Waits until the in-process server has `n` subscribers on its bus.
+async fn subscribers(app: &TestApp, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.events.subscribers() < n {
+        assert!(Instant::now() < deadline, "subscribers never reached {n}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Writes the seed document to a file and returns its path.
+fn seed_file(dir: &tempfile::TempDir) -> String {
+    let path = dir.path().join("article.txt");
+    std::fs::write(&path, SEED).unwrap();
+    path.display().to_string()
+}
+
+/// Imports the seed document as `slug` (replacing it) through the `annals` command line.
+fn cli_import(app: &TestApp, slug: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = seed_file(&dir);
+    let (ok, _, stderr) = app.cli(&["import", &file, "--slug", slug, "--replace"]);
+    assert!(ok, "annals import failed: {stderr}");
+}
+
+/// Imports the seed document as `slug` in this process through the editing layer, which
+/// publishes on the app's bus after the commit, as a mutation does.
+async fn import_in_process(app: &TestApp, slug: &str) -> ArticleEvent {
+    let editing = annals::editing::Editing::new(app.db.clone(), app.events.clone());
+    let request = annals::editing::import::ImportRequest {
+        document: SEED.to_owned(),
+        slug: Some(slug.to_owned()),
+        replace: true,
+        reforms_under: None,
+        reactions_under: None,
+    };
+    let article = annals::editing::import::import(&editing, "test", request)
+        .await
+        .unwrap_or_else(|e| panic!("import: {}", e.message()))
+        .article;
+    ArticleEvent {
+        kind: if article.version == 1 {
+            ChangeKind::Created
+        } else {
+            ChangeKind::Updated
+        },
+        article_id: article.id,
+        slug: article.slug,
+        version: article.version,
+    }
+}
+
+/// Makes a committed change to `slug` the way this backend can announce it to the test's
+/// server: the CLI on PostgreSQL (NOTIFY from another process), in-process on SQLite.
+async fn change(app: &TestApp, slug: &str) {
+    match app.backend {
+        Backend::Postgres => cli_import(app, slug),
+        Backend::Sqlite => {
+            import_in_process(app, slug).await;
+        }
+    }
+}
+
+async fn article_id(app: &TestApp, slug: &str) -> String {
+    let data = app
+        .data(
+            "query($slug: String!) { article(slug: $slug) { id } }",
+            json!({ "slug": slug }),
+        )
+        .await;
+    data["article"]["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn an_event_arrives_after_a_committed_change(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({ "slug": SLUG })).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 1).await;
+    change(&app, SLUG).await;
+    let message = ws.json().await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["id"], "1");
+    let change = &message["payload"]["data"]["articleChanged"];
+    assert_eq!(change["kind"], "UPDATED");
+    assert_eq!(change["slug"], SLUG);
+    assert_eq!(change["version"], 2);
+    assert_eq!(change["articleId"], article_id(&app, SLUG).await.as_str());
+    assert_eq!(change["article"]["title"], "De-Stalinization");
+    assert_eq!(change["article"]["version"], 2);
+    // The stream stays open: completing it ends it quietly.
+    ws.send(json!({ "id": "1", "type": "complete" })).await;
+    assert!(ws.sync().await.is_empty());
+}
+
+pub async fn slug_filter_and_created_events(app: TestApp) {
+    let mut all = Ws::ready(app.addr).await;
+    all.subscribe("all", CHANGES, json!({ "slug": null })).await;
+    let mut one = Ws::ready(app.addr).await;
+    one.subscribe("one", CHANGES, json!({ "slug": SLUG })).await;
+    let mut other = Ws::ready(app.addr).await;
+    other
+        .subscribe("new", CHANGES, json!({ "slug": "a-new-article" }))
+        .await;
+    for ws in [&mut all, &mut one, &mut other] {
+        assert!(ws.sync().await.is_empty());
+    }
+    subscribers(&app, 3).await;
+
+    change(&app, "a-new-article").await;
+    change(&app, SLUG).await;
+
+    let first = all.json().await;
+    let created = &first["payload"]["data"]["articleChanged"];
+    assert_eq!(created["kind"], "CREATED", "{first}");
+    assert_eq!(created["slug"], "a-new-article");
+    assert_eq!(created["version"], 1);
+    let second = all.json().await;
+    assert_eq!(second["payload"]["data"]["articleChanged"]["slug"], SLUG);
+
+    // The slug subscriber's first event is its own article's: it skipped the other one.
+    let mine = one.json().await;
+    assert_eq!(mine["payload"]["data"]["articleChanged"]["slug"], SLUG);
+    assert_eq!(mine["payload"]["data"]["articleChanged"]["kind"], "UPDATED");
+    let theirs = other.json().await;
+    assert_eq!(
+        theirs["payload"]["data"]["articleChanged"]["slug"],
+        "a-new-article"
+    );
+    // Nothing else for either.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(one.sync().await.is_empty());
+    assert!(other.sync().await.is_empty());
+}
+
+pub async fn an_invalid_slug_is_bad_user_input(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({ "slug": "Not A Slug" }))
+        .await;
+    let message = ws.json().await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(TestApp::error_code(&message["payload"]), "BAD_USER_INPUT");
+    assert_eq!(
+        message["payload"]["errors"][0]["extensions"]["field"],
+        "slug"
+    );
+    assert_eq!(ws.json().await, json!({ "id": "1", "type": "complete" }));
+    assert_eq!(app.events.subscribers(), 0);
+}
+
+pub async fn operations_that_fail_validation_get_an_error_message(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", "subscription { noSuchField }", json!({}))
+        .await;
+    let message = ws.json().await;
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(message["id"], "1");
+    assert_eq!(
+        message["payload"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    // An `error` ends the operation without `complete`; the id is free again.
+    assert!(ws.sync().await.is_empty());
+    ws.subscribe("1", "{ __typename }", json!({})).await;
+    assert_eq!(ws.json().await["type"], "next");
+    assert_eq!(ws.json().await["type"], "complete");
+}
+
+pub async fn queries_run_as_one_result(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe(
+        "q",
+        "query($slug: String!) { article(slug: $slug) { title } }",
+        json!({ "slug": SLUG }),
+    )
+    .await;
+    assert_eq!(
+        ws.json().await,
+        json!({ "id": "q", "type": "next", "payload": { "data": { "article": { "title": "De-Stalinization" } } } })
+    );
+    assert_eq!(ws.json().await, json!({ "id": "q", "type": "complete" }));
+}
+
+pub async fn mutations_over_websocket_are_forbidden(app: TestApp) {
+    let revisions = app.count("revisions").await;
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe(
+        "m",
+        "mutation { deleteArticle(id: \"x\") { __typename } }",
+        json!({}),
+    )
+    .await;
+    let message = ws.json().await;
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(message["payload"][0]["extensions"]["code"], "FORBIDDEN");
+    assert_eq!(app.count("revisions").await, revisions);
+    assert_eq!(app.count("articles").await, 1);
+}
+
+pub async fn no_connection_init_within_3s_closes_4408(app: TestApp) {
+    let started = Instant::now();
+    let mut ws = Ws::connect(app.addr).await;
+    let (code, reason) = ws.closed().await;
+    let waited = started.elapsed();
+    assert_eq!(code, 4408, "{reason}");
+    assert_eq!(reason, "Connection initialisation timeout");
+    assert!(
+        waited >= Duration::from_millis(2_900) && waited < Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+}
+
+pub async fn a_duplicate_subscription_id_closes_4409(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("same", CHANGES, json!({})).await;
+    ws.subscribe("same", CHANGES, json!({})).await;
+    assert_eq!(
+        ws.closed().await,
+        (4409, "Subscriber for same already exists".to_owned())
+    );
+}
+
+pub async fn subscribe_before_the_ack_closes_4401(app: TestApp) {
+    let mut ws = Ws::connect(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({})).await;
+    assert_eq!(ws.closed().await, (4401, "Unauthorized".to_owned()));
+}
+
+pub async fn a_second_connection_init_closes_4429(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(
+        ws.closed().await,
+        (4429, "Too many initialisation requests".to_owned())
+    );
+}
+
+pub async fn invalid_messages_close_4400(app: TestApp) {
+    let invalid = [
+        "not json".to_owned(),
+        json!({ "type": "next", "id": "1", "payload": {} }).to_string(),
+        json!({ "type": "subscribe", "payload": { "query": "{ __typename }" } }).to_string(),
+        json!({ "type": "subscribe", "id": "", "payload": { "query": "{ __typename }" } })
+            .to_string(),
+        json!({ "type": "subscribe", "id": "1", "payload": { "variables": {} } }).to_string(),
+        json!({ "type": "ping", "payload": "not an object" }).to_string(),
+        json!({ "id": "1" }).to_string(),
+    ];
+    for text in invalid {
+        let mut ws = Ws::ready(app.addr).await;
+        ws.send_text(text.clone()).await;
+        let (code, reason) = ws.closed().await;
+        assert_eq!(code, 4400, "{text}: {reason}");
+        assert!(reason.starts_with("Invalid message received"), "{reason}");
+    }
+    let mut ws = Ws::ready(app.addr).await;
+    ws.0.send(Message::binary(b"{}".to_vec())).await.unwrap();
+    assert_eq!(ws.closed().await.0, 4400);
+    app.assert_healthy().await;
+}
+
+pub async fn a_socket_without_the_subprotocol_closes_4406(app: TestApp) {
+    let mut ws = Ws::connect_with(app.addr, None).await;
+    assert_eq!(
+        ws.closed().await,
+        (4406, "Subprotocol not acceptable".to_owned())
+    );
+}
+
+pub async fn messages_are_bounded_at_64_kib(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    // Just under the bound: served (the query text is padded with insignificant spaces).
+    let padding = " ".repeat(60 * 1024);
+    ws.subscribe("1", &format!("{{ __typename {padding}}}"), json!({}))
+        .await;
+    assert_eq!(ws.json().await["type"], "next");
+    assert_eq!(ws.json().await["type"], "complete");
+    // Over it: the socket closes with 1009 (message too big).
+    let padding = " ".repeat(65 * 1024);
+    ws.subscribe("2", &format!("{{ __typename {padding}}}"), json!({}))
+        .await;
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 1009, "{reason}");
+    app.assert_healthy().await;
+}
+
+pub async fn at_most_100_subscriptions_per_socket(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    for i in 0..100 {
+        ws.subscribe(&i.to_string(), CHANGES, json!({})).await;
+    }
+    ws.subscribe("100", CHANGES, json!({})).await;
+    let refused = ws.sync().await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["type"], "error");
+    assert_eq!(refused[0]["id"], "100");
+    assert_eq!(
+        refused[0]["payload"][0]["extensions"]["code"],
+        "LIMIT_EXCEEDED"
+    );
+    assert_eq!(
+        refused[0]["payload"][0]["extensions"]["limit"],
+        "subscriptions"
+    );
+    subscribers(&app, 100).await;
+    assert_eq!(app.events.subscribers(), 100);
+    // Completing one makes room for another; the socket stayed open throughout.
+    ws.send(json!({ "id": "0", "type": "complete" })).await;
+    ws.subscribe("100", CHANGES, json!({})).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 100).await;
+}
+
+pub async fn ping_pong_and_complete(app: TestApp) {
+    let mut ws = Ws::connect(app.addr).await;
+    // ping is allowed before the ack, and its payload comes back.
+    ws.send(json!({ "type": "ping", "payload": { "n": 1 } }))
+        .await;
+    assert_eq!(
+        ws.json().await,
+        json!({ "type": "pong", "payload": { "n": 1 } })
+    );
+    ws.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(ws.json().await["type"], "connection_ack");
+    ws.subscribe("x", CHANGES, json!({})).await;
+    ws.subscribe("y", CHANGES, json!({})).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 2).await;
+    ws.send(json!({ "id": "x", "type": "complete" })).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 1).await;
+    assert_eq!(app.events.subscribers(), 1);
+    change(&app, SLUG).await;
+    let message = ws.json().await;
+    assert_eq!(message["id"], "y", "{message}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(ws.sync().await.is_empty(), "x was completed");
+}
+
+pub async fn a_subscriber_that_falls_behind_is_told_and_completed(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("slow", "subscription { articleChanged { version article { sections { heading body reforms { title } reactions { title } } } } }", json!({}))
+        .await;
+    let early = ws.sync().await;
+    assert!(early.is_empty(), "{early:?}");
+    subscribers(&app, 1).await;
+    let id = {
+        use sea_orm::EntityTrait;
+        annals::entities::article::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()[0]
+            .id
+    };
+    // Far more events than the subscriber's buffer, faster than it resolves them.
+    let burst = (1..=2_000).map(|version| {
+        app.events.publish(ArticleEvent {
+            kind: ChangeKind::Updated,
+            article_id: id,
+            slug: SLUG.to_owned(),
+            version,
+        })
+    });
+    futures::future::join_all(burst).await;
+    let mut delivered = 0;
+    let lagged = loop {
+        let message = ws.json().await;
+        match message["type"].as_str() {
+            Some("next") if message["payload"].get("errors").is_none() => delivered += 1,
+            Some("next") => break message,
+            _ => panic!("unexpected {message}"),
+        }
+    };
+    let error = &lagged["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "LIMIT_EXCEEDED", "{lagged}");
+    assert_eq!(error["extensions"]["limit"], "subscriberBuffer");
+    let missed = error["extensions"]["missed"].as_u64().unwrap();
+    assert!(missed > 0, "{lagged}");
+    assert!(delivered + missed as usize <= 2_000);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains(&missed.to_string()),
+        "{lagged}"
+    );
+    assert_eq!(ws.json().await, json!({ "id": "slow", "type": "complete" }));
+    // The writer was never held up, and the socket still works.
+    assert!(ws.sync().await.is_empty());
+    assert_eq!(app.events.subscribers(), 0);
+}
+
+/// A server process of its own on the test's database.
+struct ServerProcess {
+    child: Child,
+    addr: String,
+}
+
+impl ServerProcess {
+    async fn start(app: &TestApp) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_annals"))
+            .arg("serve")
+            .env("DATABASE_URL", &app.database_url)
+            .env("ANNALS_LISTEN", &addr)
+            .env("ANNALS_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start annals serve");
+        let server = Self { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let up = app
+                .client
+                .get(format!("http://{}/healthz", server.addr))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if up {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "annals serve did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the process to exit, at most `limit`; its exit status.
+    async fn exited(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn two_server_processes_share_events(app: TestApp) {
+    if app.backend != Backend::Postgres {
+        return; // SQLite has no channel between processes.
+    }
+    let other = ServerProcess::start(&app).await;
+    let mut ws = Ws::ready(&other.addr).await;
+    ws.subscribe("1", CHANGES, json!({ "slug": SLUG })).await;
+    assert!(ws.sync().await.is_empty());
+    // The other process subscribes when it first polls the stream; repeat the change until
+    // one arrives (each is a committed change through this process's bus: NOTIFY).
+    let mut sent = Vec::new();
+    let message = loop {
+        assert!(sent.len() < 10, "no event reached the other process");
+        sent.push(import_in_process(&app, SLUG).await.version);
+        if let Ok(Got::Json(message)) =
+            tokio::time::timeout(Duration::from_secs(1), ws.next()).await
+        {
+            break message;
+        }
+    };
+    let change = &message["payload"]["data"]["articleChanged"];
+    assert_eq!(change["kind"], "UPDATED", "{message}");
+    assert_eq!(change["slug"], SLUG);
+    let version = change["version"].as_i64().unwrap() as i32;
+    assert!(sent.contains(&version), "{version} not in {sent:?}");
+    // The article field is read by the other process from the shared database.
+    assert_eq!(change["article"]["title"], "De-Stalinization");
+
+    // And a change through the command line (a third process) reaches it too.
+    cli_import(&app, SLUG);
+    let message = loop {
+        let message = ws.json().await;
+        let v = message["payload"]["data"]["articleChanged"]["version"]
+            .as_i64()
+            .unwrap() as i32;
+        if !sent.contains(&v) {
+            break message;
+        }
+    };
+    assert_eq!(
+        message["payload"]["data"]["articleChanged"]["version"],
+        sent.iter().max().unwrap() + 1
+    );
+}
+
+pub async fn sigterm_closes_sockets_with_1001_and_exits(app: TestApp) {
+    let mut server = ServerProcess::start(&app).await;
+    let mut ws = Ws::ready(&server.addr).await;
+    ws.subscribe("1", CHANGES, json!({})).await;
+    assert!(ws.sync().await.is_empty());
+    let started = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 1001, "{reason}");
+    let status = server.exited(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit status {status:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+pub async fn the_listener_reconnects_after_its_connection_drops(app: TestApp) {
+    if app.backend != Backend::Postgres {
+        return; // LISTEN/NOTIFY is PostgreSQL's.
+    }
+    use sea_orm::ConnectionTrait;
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({ "slug": SLUG })).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 1).await;
+    let killed = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 1, "one LISTEN connection");
+    // Notifications sent while it was down are lost; repeat until one arrives.
+    let mut sent = Vec::new();
+    let message = loop {
+        assert!(sent.len() < 15, "the listener never came back");
+        sent.push(import_in_process(&app, SLUG).await.version);
+        if let Ok(Got::Json(message)) =
+            tokio::time::timeout(Duration::from_secs(1), ws.next()).await
+        {
+            break message;
+        }
+    };
+    let version = message["payload"]["data"]["articleChanged"]["version"]
+        .as_i64()
+        .unwrap() as i32;
+    assert!(sent.contains(&version), "{message}");
+}
+
+pub async fn a_client_that_stops_answering_pings_is_dropped(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({})).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 1).await;
+    // Not reading means not answering the server's pings (tungstenite answers on read).
+    tokio::time::sleep(Duration::from_secs(26)).await;
+    // The server gave up on this client: its subscription is gone...
+    assert_eq!(app.events.subscribers(), 0);
+    // ...and so is the connection, without a close handshake.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.0.next())
+            .await
+            .expect("the connection ends")
+        {
+            Some(Ok(Message::Ping(_))) => {}
+            Some(Ok(other)) => panic!("unexpected {other:?}"),
+            None | Some(Err(_)) => break,
+        }
+    }
+}
