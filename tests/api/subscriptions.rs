@@ -617,10 +617,24 @@ pub async fn two_server_processes_share_events(app: TestApp) {
             break message;
         }
     };
+    let after_cli = sent.iter().max().unwrap() + 1;
     assert_eq!(
         message["payload"]["data"]["articleChanged"]["version"],
-        sent.iter().max().unwrap() + 1
+        after_cli
     );
+
+    // And a mutation through this process's HTTP endpoint reaches the other process too.
+    let id = message["payload"]["data"]["articleChanged"]["articleId"].clone();
+    app.mutate_ok(
+        "mutation($id: ID!, $v: Int!) { updateArticle(id: $id, expectedVersion: $v, input: { summary: \"Changed by a mutation.\" }) { article { version } } }",
+        json!({ "id": id, "v": after_cli }),
+    )
+    .await;
+    let message = ws.json().await;
+    let change = &message["payload"]["data"]["articleChanged"];
+    assert_eq!(change["kind"], "UPDATED", "{message}");
+    assert_eq!(change["version"], after_cli + 1, "{message}");
+    assert_eq!(change["article"]["version"], after_cli + 1, "{message}");
 }
 
 pub async fn sigterm_closes_sockets_with_1001_and_exits(app: TestApp) {
