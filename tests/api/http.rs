@@ -160,3 +160,41 @@ pub async fn graphiql_is_served_offline(app: TestApp) {
     assert_eq!(js.status(), 200);
     assert!(js.bytes().await.unwrap().len() > 100_000);
 }
+
+/// CORS is off by default and answers only configured origins when on.
+pub async fn cors_is_off_unless_configured(app: TestApp) {
+    let preflight = |app: &TestApp, origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, authorization",
+            )
+            .send()
+    };
+    let response = preflight(&app, "https://example.org").await.unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let open = TestApp::spawn_with(app.backend, |c| {
+        c.cors_origins = vec!["https://example.org".into()]
+    })
+    .await;
+    let response = preflight(&open, "https://example.org").await.unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://example.org"
+    );
+    let response = preflight(&open, "https://evil.example").await.unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
