@@ -4,6 +4,7 @@
 //! `application/graphql-response+json`, runs mutations sent over GET, and runs batches
 //! without bound; these handlers do it by the spec instead.
 
+use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError};
 use axum::{
     body::Bytes,
@@ -312,31 +313,34 @@ pub async fn get(
     execute(&state, &headers, media, BatchRequest::Single(request)).await
 }
 
-/// Whether the selected operation of `query` is a mutation. The text is checked against the
-/// guards first (the parser must never see hostile nesting); unparseable text is not a
-/// mutation, so execution reports the real error.
+/// Whether the selected operation of `query` is a mutation.
 fn is_mutation(state: &AppState, query: &str, operation_name: Option<&str>) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    operation_type(state, query, operation_name) == Some(OperationType::Mutation)
+}
+
+/// The type of the operation `query` selects. The text is checked against the guards first
+/// (the parser must never see hostile nesting); text that does not parse gives `None`, and
+/// execution then reports the real error.
+pub(super) fn operation_type(
+    state: &AppState,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
     let limits = guards::QueryLimits {
         max_query_bytes: state.config.limits.query_bytes,
         max_value_nesting: state.config.limits.nesting,
         ..Default::default()
     };
-    if guards::check_text(query, &limits).is_err() {
-        return false;
-    }
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
-    let ty = match (&doc.operations, operation_name) {
+    guards::check_text(query, &limits).ok()?;
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
             ops.values().next().map(|op| op.node.ty)
         }
         _ => None,
-    };
-    ty == Some(OperationType::Mutation)
+    }
 }
 
 async fn execute(
@@ -419,20 +423,27 @@ pub struct RequestId(pub String);
 
 /// Adds the request id to internal errors so a client can quote it and an operator find it.
 fn label_internal_errors(response: BatchResponse, request_id: &str) -> BatchResponse {
-    let label = |mut r: GqlResponse| {
-        for err in &mut r.errors {
-            let ext = err.extensions.get_or_insert_with(Default::default);
-            let internal = matches!(ext.get("code"), Some(async_graphql::Value::String(c)) if c == code::INTERNAL);
-            if internal {
-                ext.set("requestId", request_id);
-                err.message =
-                    format!("Internal server error (request id {request_id}); see the server log.");
-            }
-        }
-        r
-    };
     match response {
-        BatchResponse::Single(r) => BatchResponse::Single(label(r)),
-        BatchResponse::Batch(rs) => BatchResponse::Batch(rs.into_iter().map(label).collect()),
+        BatchResponse::Single(r) => BatchResponse::Single(label_internal(r, request_id)),
+        BatchResponse::Batch(rs) => BatchResponse::Batch(
+            rs.into_iter()
+                .map(|r| label_internal(r, request_id))
+                .collect(),
+        ),
     }
+}
+
+/// Replaces an internal error's message with one naming the request id (the log has the rest).
+pub(super) fn label_internal(mut response: GqlResponse, request_id: &str) -> GqlResponse {
+    for err in &mut response.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        let internal =
+            matches!(ext.get("code"), Some(async_graphql::Value::String(c)) if c == code::INTERNAL);
+        if internal {
+            ext.set("requestId", request_id);
+            err.message =
+                format!("Internal server error (request id {request_id}); see the server log.");
+        }
+    }
+    response
 }

@@ -28,8 +28,7 @@
 use std::{pin::Pin, time::Duration};
 
 use async_graphql::{
-    Request, Response as GqlResponse, ServerError, Variables,
-    parser::types::{DocumentOperations, OperationType},
+    Request, Response as GqlResponse, ServerError, Variables, parser::types::OperationType,
 };
 use axum::{
     extract::{
@@ -49,10 +48,7 @@ use tokio_util::{
 };
 
 use super::{AppState, REQUEST_ID, graphql::RequestId};
-use crate::{
-    error::code,
-    graphql::{extension::limit_error, guards},
-};
+use crate::{error::code, graphql::extension::limit_error};
 
 /// The WebSocket subprotocol spoken here.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -365,7 +361,12 @@ impl Connection {
             );
             return self.send_error(&id, vec![err]).await;
         }
-        if operation_type(&self.state, &payload) == Some(OperationType::Mutation) {
+        if super::graphql::operation_type(
+            &self.state,
+            &payload.query,
+            payload.operation_name.as_deref(),
+        ) == Some(OperationType::Mutation)
+        {
             let mut err = ServerError::new(
                 "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.",
                 None,
@@ -393,7 +394,10 @@ impl Connection {
                 if index == 0 && failed_before_execution(&response) {
                     Out::Error(response.errors)
                 } else {
-                    Out::Next(Box::new(label_internal_errors(response, &request_id)))
+                    Out::Next(Box::new(super::graphql::label_internal(
+                        response,
+                        &request_id,
+                    )))
                 }
             })
             .chain(stream::once(async { Out::Complete }))
@@ -489,40 +493,4 @@ fn failed_before_execution(response: &GqlResponse) -> bool {
     matches!(response.data, async_graphql::Value::Null)
         && !response.errors.is_empty()
         && response.errors.iter().all(|err| err.path.is_empty())
-}
-
-/// The type of the operation a `subscribe` selects, if the text is small and plain enough to
-/// look at (the guards run first: the parser must never see hostile nesting). Text that does
-/// not parse is left for execution to report.
-fn operation_type(state: &AppState, payload: &SubscribePayload) -> Option<OperationType> {
-    let limits = guards::QueryLimits {
-        max_query_bytes: state.config.limits.query_bytes,
-        max_value_nesting: state.config.limits.nesting,
-        ..Default::default()
-    };
-    guards::check_text(&payload.query, &limits).ok()?;
-    let doc = async_graphql::parser::parse_query(&payload.query).ok()?;
-    match (&doc.operations, payload.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        _ => None,
-    }
-}
-
-/// Replaces internal errors' messages with one naming the request id, as over HTTP.
-fn label_internal_errors(mut response: GqlResponse, request_id: &str) -> GqlResponse {
-    for err in &mut response.errors {
-        let ext = err.extensions.get_or_insert_with(Default::default);
-        let internal =
-            matches!(ext.get("code"), Some(async_graphql::Value::String(c)) if c == code::INTERNAL);
-        if internal {
-            ext.set("requestId", request_id);
-            err.message =
-                format!("Internal server error (request id {request_id}); see the server log.");
-        }
-    }
-    response
 }
