@@ -10,6 +10,7 @@ pub mod ids;
 pub mod loaders;
 pub mod pagination;
 pub mod query;
+pub mod search;
 pub mod types;
 
 use async_graphql::MergedObject;
@@ -20,7 +21,7 @@ use crate::config::Limits;
 
 /// The root query type: reading content. Each area of the API contributes one part.
 #[derive(MergedObject, Default)]
-pub struct Query(query::ContentQuery);
+pub struct Query(query::ContentQuery, search::SearchQuery);
 
 /// The Annals schema type.
 pub type AnnalsSchema = Schema<Query, EmptyMutation, EmptySubscription>;
