@@ -39,6 +39,11 @@ const START: char = '\u{E000}';
 /// Marks the end of a match.
 const STOP: char = '\u{E001}';
 
+/// Stands for `<` in text given to `ts_headline`, which would drop anything tag-like.
+const LT: char = '\u{E002}';
+/// Stands for `>` likewise.
+const GT: char = '\u{E003}';
+
 /// PostgreSQL's English stop words (`english.stop`), dropped from queries on both backends.
 const STOP_WORDS: &str = "i me my myself we our ours ourselves you your yours yourself yourselves he him his \
      himself she her hers herself it its itself they them their theirs themselves what \
@@ -442,7 +447,10 @@ fn postgres_search(
     sql.bind(query.to_websearch()).push(") AS q) ");
     // The headline is computed for the page's rows only, after the limit.
     sql.push("SELECT p.kind, p.id, p.score, ts_headline('english', ")
-        .push("replace(replace(p.doc, chr(57344), ''), chr(57345), ''), websearch_to_tsquery('english', ")
+        // ts_headline drops what looks like an HTML tag; `<` and `>` travel as private-use
+        // characters instead (and the match sentinels are removed from the text).
+        .push("translate(p.doc, '<>' || chr(57344) || chr(57345), chr(57346) || chr(57347)), ")
+        .push("websearch_to_tsquery('english', ")
         .bind(query.included().to_websearch())
         .push("), ")
         .bind(format!(
@@ -514,7 +522,8 @@ fn sqlite_search(
 
 /// HTML-escapes a snippet from the database and turns its match sentinels into `<mark>` tags.
 fn snippet_html(raw: &str) -> String {
-    html_escape::encode_safe(raw)
+    let raw = raw.replace(LT, "<").replace(GT, ">");
+    html_escape::encode_quoted_attribute(&raw)
         .replace(START, "<mark>")
         .replace(STOP, "</mark>")
 }

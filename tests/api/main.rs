@@ -10,6 +10,7 @@ mod cli;
 #[allow(dead_code)] // shared helpers; not every test uses each
 mod helpers;
 mod read;
+mod search;
 
 use helpers::{Backend, TestApp, TestFn};
 use libtest_mimic::{Arguments, Trial};
@@ -69,5 +70,11 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         read::article_by_slug_serves_every_sentence_once,
         cli::export_reproduces_the_seed_byte_for_byte,
         cli::seeding_twice_changes_nothing,
+        search::ranking_table_over_the_seed,
+        search::snippets_escape_everything_but_marks,
+        search::hostile_queries_never_fail_internally,
+        search::paging_visits_every_hit_once,
+        search::changes_are_searchable_at_once,
+        search::migrate_down_and_up_rebuilds_the_index,
     ]
 }
