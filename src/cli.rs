@@ -93,6 +93,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             app.run(shutdown_signal()).await;
         }
         Command::Migrate { action } => {
+            // One connection: `fresh` turns SQLite's foreign keys off with a PRAGMA, which
+            // holds only on the connection it ran on, before dropping every table.
+            let config = Config {
+                db_max_connections: 1,
+                ..config
+            };
             let db = Db::connect(&config).await?;
             match action {
                 MigrateAction::Up => Migrator::up(&db.conn, None).await?,

@@ -620,4 +620,16 @@ pub async fn migrate_down_and_up_rebuilds_the_index(app: TestApp) {
     let (ok, _, stderr) = app.cli(&["migrate", "up"]);
     assert!(ok, "migrate up failed: {stderr}");
     assert_eq!(hits(&search(&app, "stalin", None).await), before);
+
+    // `migrate fresh` drops the index with everything else (SQLite's FTS5 table and its
+    // triggers included) and builds it again; seeding fills it through the triggers.
+    let (ok, _, stderr) = app.cli(&["migrate", "fresh"]);
+    assert!(ok, "migrate fresh failed: {stderr}");
+    assert!(hits(&search(&app, "stalin", None).await).is_empty());
+    let (ok, _, stderr) = app.cli(&["seed"]);
+    assert!(ok, "seed failed: {stderr}");
+    let after: BTreeSet<(String, String)> = hits(&search(&app, "stalin", None).await)
+        .into_iter()
+        .collect();
+    assert_eq!(after, before.into_iter().collect());
 }
