@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_content;
 mod m20261127_000002_revisions;
+mod m20261127_000003_search;
 
 /// The ordered list of every migration Annals knows.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_content::Migration),
             Box::new(m20261127_000002_revisions::Migration),
+            Box::new(m20261127_000003_search::Migration),
         ]
     }
 }

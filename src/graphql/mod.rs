@@ -12,6 +12,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod pagination;
 pub mod query;
+pub mod search;
 pub mod subscription;
 pub mod types;
 
@@ -27,7 +28,7 @@ use crate::{auth::EditorTokens, config::Limits, editing::Editing, events::EventB
 
 /// The root query type: reading content. Each area of the API contributes one part.
 #[derive(MergedObject, Default)]
-pub struct Query(query::ContentQuery);
+pub struct Query(query::ContentQuery, search::SearchQuery);
 
 /// The Annals schema type.
 pub type AnnalsSchema = Schema<Query, Mutation, Subscription>;

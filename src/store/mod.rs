@@ -9,6 +9,7 @@ pub mod content;
 pub mod page;
 pub mod points;
 pub mod revisions;
+pub mod search;
 pub mod sections;
 pub mod seed;
 pub mod sql;

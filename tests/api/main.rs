@@ -21,6 +21,7 @@ mod mutations_sections;
 mod mutations_topics;
 mod pagination;
 mod read;
+mod search;
 mod statements;
 mod subscriptions;
 
@@ -159,5 +160,11 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         subscriptions::sigterm_closes_sockets_with_1001_and_exits,
         subscriptions::the_listener_reconnects_after_its_connection_drops,
         subscriptions::a_client_that_stops_answering_pings_is_dropped,
+        search::ranking_table_over_the_seed,
+        search::snippets_escape_everything_but_marks,
+        search::hostile_queries_never_fail_internally,
+        search::paging_visits_every_hit_once,
+        search::changes_are_searchable_at_once,
+        search::migrate_down_and_up_rebuilds_the_index,
     ]
 }
