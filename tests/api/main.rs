@@ -165,6 +165,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         search::hostile_queries_never_fail_internally,
         search::paging_visits_every_hit_once,
         search::changes_are_searchable_at_once,
+        search::mutations_are_searchable_when_they_return,
         search::migrate_down_and_up_rebuilds_the_index,
     ]
 }

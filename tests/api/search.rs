@@ -633,3 +633,33 @@ pub async fn migrate_down_and_up_rebuilds_the_index(app: TestApp) {
         .collect();
     assert_eq!(after, before.into_iter().collect());
 }
+
+/// A change made by a mutation is searchable as soon as the mutation returns, and a deleted
+/// item is gone from the results.
+pub async fn mutations_are_searchable_when_they_return(app: TestApp) {
+    assert!(hits(&search(&app, "zeppelin", None).await).is_empty());
+    let data = app
+        .data(
+            r#"{ article(slug: "de-stalinization") { reforms { id title } } }"#,
+            json!({}),
+        )
+        .await;
+    let reform = &data["article"]["reforms"][0];
+    assert_eq!(reform["title"], "Rehabilitation of Victims");
+    app.mutate_ok(
+        "mutation($id: ID!) { updateReform(id: $id, input: { title: \"Zeppelin Amnesty\" }) { reform { title } } }",
+        json!({ "id": reform["id"] }),
+    )
+    .await;
+    let found = hits(&search(&app, "zeppelin", None).await);
+    assert_eq!(
+        found,
+        [("Reform".to_owned(), "Zeppelin Amnesty".to_owned())]
+    );
+    app.mutate_ok(
+        "mutation($id: ID!) { deleteReform(id: $id) { deletedId } }",
+        json!({ "id": reform["id"] }),
+    )
+    .await;
+    assert!(hits(&search(&app, "zeppelin", None).await).is_empty());
+}
