@@ -206,3 +206,48 @@ pub async fn header_abuse_is_refused(app: TestApp) {
     assert!(n == 0 || head.starts_with("HTTP/1.1 408"), "{head}");
     slow.assert_healthy().await;
 }
+
+/// Every PostgreSQL statement runs under `statement_timeout`; a request that cannot get a
+/// pooled connection gives up well within its budget. Either way the server keeps serving.
+pub async fn database_time_limits_hold(app: TestApp) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if app.backend == crate::helpers::Backend::Postgres {
+        let strict = TestApp::spawn_with(app.backend, |c| c.statement_timeout_ms = 50).await;
+        let started = Instant::now();
+        let slow = strict
+            .db
+            .execute_unprepared("SELECT pg_sleep(2)")
+            .await
+            .expect_err("pg_sleep(2) must be cancelled");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "cancelled after {:?}",
+            started.elapsed()
+        );
+        assert!(slow.to_string().contains("statement timeout"), "{slow}");
+        strict.assert_healthy().await;
+    }
+    let starved = TestApp::spawn_with(app.backend, |c| {
+        c.db_max_connections = 1;
+        c.db_acquire_timeout_ms = 200;
+    })
+    .await;
+    let hold = starved.db.begin().await.expect("take the only connection");
+    let started = Instant::now();
+    let body = starved
+        .query("{ articles { totalCount } }", json!({}))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(TestApp::error_code(&body), "INTERNAL", "{body}");
+    assert!(
+        body["errors"][0]["extensions"]["requestId"].is_string(),
+        "{body}"
+    );
+    hold.rollback().await.unwrap();
+    starved.data("{ articles { totalCount } }", json!({})).await;
+    starved.assert_healthy().await;
+}

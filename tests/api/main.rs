@@ -102,6 +102,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         limits::batches_are_bounded,
         limits::slow_requests_time_out,
         limits::header_abuse_is_refused,
+        limits::database_time_limits_hold,
         http::get_runs_queries_but_not_mutations,
         http::media_types_follow_the_spec,
         http::batches_answer_in_order,
