@@ -45,6 +45,9 @@ impl Db {
             .min_connections(0)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
+            // A ping on every checkout is one more round trip per statement; only connections
+            // idle long enough to have been dropped by the server or a proxy are tested.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             // Statement logging would put content (and bound values) in the log.
             .sqlx_logging(false);
         match backend {

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Load benchmark for Annals on PostgreSQL: each GraphQL query in bench/queries/ against a release
+# build, beside the same SQL run by pgbench (the SQL ceiling). See bench/README.md.
+#
+# Options (environment):
+#   DURATION=15        seconds measured per run (oha and pgbench alike)
+#   WARMUP=3           seconds of unmeasured load before each run
+#   CLIENTS="16 64"    concurrency levels
+#   PORT=0             port the release server listens on (127.0.0.1; 0: any free port)
+#   QUERIES="q1 q2 q3" which queries (bench/queries/NAME.graphql + bench/sql/NAME.sql)
+#   BASELINE=1         also run `{ __typename }` (HTTP + GraphQL overhead, no SQL)
+#   POOL=16            ANNALS_DB_MAX_CONNECTIONS for the server
+#   SYNTHETIC=2000     synthetic articles to seed
+#   BENCH_DB=annals_bench  database to (re)create and drop; PGHOST/PGPORT/PGUSER as for psql
+#   PGBENCH_THREADS=2  pgbench -j
+#   SKIP_BUILD=0       1: use the existing target/release/annals
+#   KEEP_DB=0          1: keep the database afterwards
+#   OUT=bench/out      raw outputs (oha JSON, pgbench logs, captured SQL); git-ignored
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+DURATION=${DURATION:-15}
+WARMUP=${WARMUP:-3}
+CLIENTS=${CLIENTS:-"16 64"}
+PORT=${PORT:-0}
+QUERIES=${QUERIES:-"q1 q2 q3"}
+BASELINE=${BASELINE:-1}
+POOL=${POOL:-16}
+SYNTHETIC=${SYNTHETIC:-2000}
+BENCH_DB=${BENCH_DB:-annals_bench}
+PGBENCH_THREADS=${PGBENCH_THREADS:-2}
+SKIP_BUILD=${SKIP_BUILD:-0}
+KEEP_DB=${KEEP_DB:-0}
+OUT=${OUT:-$BENCH/out}
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
+URL="" # set once the server has said where it listens
+BIN=$ROOT/target/release/annals
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- tools -----------------------------------------------------------------------------------
+need_apt() {
+    # Debian packages, installed only when missing (needs root or sudo).
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "$@"
+}
+command -v psql >/dev/null && command -v pgbench >/dev/null || need_apt postgresql-client
+command -v jq >/dev/null || need_apt jq
+command -v curl >/dev/null || need_apt curl
+if ! command -v oha >/dev/null; then
+    [ -x "$HOME/.cargo/bin/oha" ] && export PATH=$HOME/.cargo/bin:$PATH
+fi
+if ! command -v oha >/dev/null; then
+    log "installing oha (cargo install oha --locked; a few minutes)"
+    cargo install oha --locked
+    export PATH=$HOME/.cargo/bin:$PATH
+fi
+pg_isready -q || die "PostgreSQL is not answering at $PGHOST:$PGPORT (start it: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start)"
+
+if [ "$SKIP_BUILD" != 1 ]; then
+    log "cargo build --release"
+    (cd "$ROOT" && cargo build --release --quiet)
+fi
+[ -x "$BIN" ] || die "$BIN is missing (build with cargo build --release)"
+
+mkdir -p "$OUT"
+SERVER_PID=""
+stop_server() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -INT "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+cleanup() {
+    stop_server
+    if [ "$KEEP_DB" != 1 ]; then
+        dropdb --if-exists --force "$BENCH_DB" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+# --- database --------------------------------------------------------------------------------
+log "creating database $BENCH_DB and seeding $SYNTHETIC synthetic articles"
+dropdb --if-exists --force "$BENCH_DB"
+createdb "$BENCH_DB"
+DATABASE_URL=$DATABASE_URL ANNALS_LOG=warn "$BIN" seed --synthetic "$SYNTHETIC" >&2
+psql -qAt -d "$BENCH_DB" -c "VACUUM ANALYZE" >/dev/null
+
+# --- server ----------------------------------------------------------------------------------
+# body_of NAME: the JSON request body for bench/queries/NAME.graphql.
+body_of() { jq -Rsc '{query: .}' "$BENCH/queries/$1.graphql"; }
+
+start_server() { # $1: ANNALS_LOG, $2: stderr file
+    # annals::startup at INFO says which address was bound (PORT=0 picks a free one).
+    NO_COLOR=1 DATABASE_URL=$DATABASE_URL ANNALS_LISTEN=127.0.0.1:$PORT \
+        ANNALS_LOG="$1,annals::startup=info" ANNALS_DB_MAX_CONNECTIONS=$POOL "$BIN" serve 2>"$2" &
+    SERVER_PID=$!
+    local address=""
+    for _ in $(seq 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(tail -n 5 "$2")"
+        address=$(sed -nE 's/.*listening.* address=([0-9.:]+).*/\1/p' "$2" | head -n 1)
+        [ -n "$address" ] && break
+        sleep 0.1
+    done
+    [ -n "$address" ] || die "server did not say where it listens: $(tail -n 5 "$2")"
+    URL="http://$address/graphql"
+    curl -fsS -o /dev/null -H 'content-type: application/json' \
+        --data '{"query":"{ __typename }"}' "$URL" || die "server does not answer on $URL"
+}
+
+# post NAME: one request; fails unless the answer has data and no errors.
+post() {
+    local answer
+    answer=$(curl -fsS -H 'content-type: application/json' --data "$(body_of "$1")" "$URL")
+    if ! jq -e '.data != null and (.errors | not)' >/dev/null <<<"$answer"; then
+        die "$1 answered with errors: ${answer:0:400}"
+    fi
+    printf '%s' "$answer"
+}
+
+# --- statements per request (trace log) ------------------------------------------------------
+# The server logs each statement's text at TRACE under annals::sql; one request's statements
+# are the lines it adds. Saved to $OUT/NAME.trace.sql to compare with bench/sql/NAME.sql.
+log "capturing the SQL each query sends"
+TRACE=$OUT/server-trace.log
+start_server "warn,annals::sql=trace" "$TRACE"
+declare -A STATEMENTS
+for q in $QUERIES; do
+    post "$q" >"$OUT/$q.response.json" # warm: nothing lazy is left for the counted request
+    sleep 0.3
+    before=$(grep -c ' annals::sql' "$TRACE" || true)
+    post "$q" >/dev/null
+    sleep 0.3
+    grep ' annals::sql' "$TRACE" | tail -n +"$((before + 1))" | sed -E 's/\x1b\[[0-9;]*m//g; s/.* sql=//' \
+        >"$OUT/$q.trace.sql"
+    STATEMENTS[$q]=$(wc -l <"$OUT/$q.trace.sql")
+    script_statements=$(grep -cvE '^\s*(--|\\|$)' "$BENCH/sql/$q.sql" || true)
+    if [ "${STATEMENTS[$q]}" != "$script_statements" ]; then
+        log "warning: $q sends ${STATEMENTS[$q]} statements but bench/sql/$q.sql has $script_statements; compare with $OUT/$q.trace.sql"
+    fi
+    log "$q: ${STATEMENTS[$q]} statement(s) per request"
+done
+STATEMENTS[baseline]=0
+stop_server
+
+# --- pgbench variables -----------------------------------------------------------------------
+# The values the server binds, reconstructed from the data (same slugs as in the queries).
+sql1() { psql -qAt -d "$BENCH_DB" -c "$1"; }
+array_of() { sql1 "SELECT '{' || string_agg(id::text, ',' ORDER BY id) || '}' FROM ($1) x"; }
+Q1_SLUG=$(grep -oE 'article\(slug: "[^"]+"' "$BENCH/queries/q1.graphql" | cut -d'"' -f2)
+Q3_SLUG=$(grep -oE 'topic\(slug: "[^"]+"' "$BENCH/queries/q3.graphql" | cut -d'"' -f2)
+Q1_ID=$(sql1 "SELECT id FROM articles WHERE slug = '$Q1_SLUG'")
+Q2_IDS=$(array_of "SELECT id FROM articles ORDER BY created_at, id LIMIT 50")
+Q3_TOPIC=$(sql1 "SELECT id FROM topics WHERE slug = '$Q3_SLUG'")
+Q3_IDS=$(array_of "SELECT a.id FROM articles a JOIN article_topics t ON t.article_id = a.id
+    WHERE t.topic_id = $Q3_TOPIC ORDER BY a.created_at, a.id LIMIT 20")
+pgbench_vars() {
+    case $1 in
+    q1) echo "-D slug=$Q1_SLUG -D one=1 -D ids={$Q1_ID}" ;;
+    q2) echo "-D limit=51 -D ids=$Q2_IDS" ;;
+    q3) echo "-D slug=$Q3_SLUG -D topic_ids={$Q3_TOPIC} -D limit=21 -D ids=$Q3_IDS" ;;
+    esac
+}
+
+# --- load ------------------------------------------------------------------------------------
+oha_run() { # $1 NAME, $2 clients, $3 seconds, $4 output
+    oha --no-tui --output-format json -z "${3}s" -c "$2" -m POST \
+        -H 'content-type: application/json' -d "$(body_of "$1")" "$URL" >"$4"
+}
+pgbench_run() { # $1 NAME, $2 clients, $3 seconds -> tps
+    # shellcheck disable=SC2046
+    pgbench -n -M prepared -c "$2" -j "$PGBENCH_THREADS" -T "$3" $(pgbench_vars "$1") \
+        -f "$BENCH/sql/$1.sql" "$BENCH_DB" 2>&1
+}
+
+log "starting the release server (pool $POOL)"
+start_server warn "$OUT/server.log"
+ROWS=()
+all=$QUERIES
+[ "$BASELINE" = 1 ] && all="baseline $QUERIES"
+for q in $all; do
+    for c in $CLIENTS; do
+        log "$q at $c clients: oha ${WARMUP}s warm-up + ${DURATION}s"
+        echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true # reset the peak (VmHWM)
+        oha_run "$q" "$c" "$WARMUP" /dev/null
+        oha_run "$q" "$c" "$DURATION" "$OUT/$q-c$c.oha.json"
+        rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
+        read -r rps p50 p99 ok total < <(jq -r '[.summary.requestsPerSec,
+            .latencyPercentiles.p50, .latencyPercentiles.p99,
+            (.statusCodeDistribution["200"] // 0),
+            ([.statusCodeDistribution[]] | add // 0)] | @tsv' "$OUT/$q-c$c.oha.json")
+        [ "$ok" = "$total" ] || log "warning: $q at $c clients: only $ok of $total answers were 200"
+        tps="" pct=""
+        if [ "$q" != baseline ]; then
+            log "$q at $c clients: pgbench ${WARMUP}s warm-up + ${DURATION}s"
+            pgbench_run "$q" "$c" "$WARMUP" >/dev/null
+            pgbench_run "$q" "$c" "$DURATION" >"$OUT/$q-c$c.pgbench.log"
+            tps=$(sed -nE 's/^tps = ([0-9.]+) .*without initial connection time.*/\1/p' \
+                "$OUT/$q-c$c.pgbench.log")
+            [ -n "$tps" ] || die "pgbench failed for $q: $(tail -n 5 "$OUT/$q-c$c.pgbench.log")"
+            pct=$(awk -v a="$rps" -v b="$tps" 'BEGIN {printf "%.0f%%", 100 * a / b}')
+            tps=$(printf '%.0f' "$tps")
+        fi
+        ROWS+=("$(printf '| %s | %s | %.0f | %.2f ms | %.2f ms | %s | %s | %s | %.1f MiB |' \
+            "${q^^}" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
+            "$(awk -v s="$p99" 'BEGIN {print s * 1000}')" "${STATEMENTS[$q]}" \
+            "${tps:-n/a}" "${pct:-n/a}" "$(awk -v k="$rss_kib" 'BEGIN {print k / 1024}')")")
+    done
+done
+stop_server
+
+# --- report ----------------------------------------------------------------------------------
+{
+    echo
+    echo "Annals load benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores," \
+        "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)," \
+        "$(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -n 1);" \
+        "$(psql -qAt -d postgres -c 'SHOW server_version' | cut -d' ' -f1 | sed 's/^/PostgreSQL /');" \
+        "pool $POOL; ${DURATION}s per run after ${WARMUP}s warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "| query | clients | req/s | p50 | p99 | statements/request | pgbench tps (ceiling) | % of ceiling | peak RSS |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+} | tee "$OUT/table.md"
