@@ -69,10 +69,14 @@ impl App {
         );
         let limits = config.limits;
         let sockets = Sockets::new();
+        let executions = Arc::new(tokio::sync::Semaphore::new(
+            config.limits.concurrent_requests.max(1),
+        ));
         let router = router(AppState {
             schema,
             config: Arc::new(config),
             sockets: sockets.clone(),
+            executions,
         });
         Ok(Self {
             listener,

@@ -66,9 +66,24 @@ where
     ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
             let keys: Vec<K> = self.keys.into_iter().collect();
-            let result = loader.load(&keys).await;
-            for (key, reply) in self.waiters {
-                let answer = match &result {
+            let mut result = loader.load(&keys).await;
+            // Most keys have one waiter: the last waiter of a key takes the value instead of a
+            // copy (section bodies and the like are large).
+            let mut remaining: HashMap<&K, usize> = HashMap::new();
+            for (key, _) in &self.waiters {
+                *remaining.entry(key).or_default() += 1;
+            }
+            let mut last = Vec::with_capacity(self.waiters.len());
+            for (key, _) in &self.waiters {
+                let left = remaining.get_mut(key).map(|n| {
+                    *n -= 1;
+                    *n
+                });
+                last.push(left == Some(0));
+            }
+            for ((key, reply), last) in self.waiters.into_iter().zip(last) {
+                let answer = match &mut result {
+                    Ok(values) if last => Ok(values.remove(&key)),
                     Ok(values) => Ok(values.get(&key).cloned()),
                     Err(err) => Err(err.clone()),
                 };

@@ -370,7 +370,11 @@ async fn execute(
     if let Some(loader) = &loader {
         batch = batch.data(loader.clone());
     }
-    let execution = Batched::new(loader, state.schema.execute_batch(batch));
+    let execution = async {
+        // Waiting for a permit counts against the request's budget.
+        let _permit = state.executions.acquire().await;
+        Batched::new(loader, state.schema.execute_batch(batch)).await
+    };
     let response = match tokio::time::timeout(budget, execution).await {
         Ok(response) => response,
         Err(_) => {

@@ -35,6 +35,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The open WebSocket connections, closed and awaited on shutdown.
     pub sockets: ws::Sockets,
+    /// Permits for GraphQL executions over HTTP (`max-concurrent-requests`).
+    pub executions: Arc<tokio::sync::Semaphore>,
 }
 
 /// Builds the router: `/` (GraphiQL), `/graphql` (GET and POST), `/graphql/ws`, `/healthz`.
