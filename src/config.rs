@@ -198,7 +198,12 @@ pub struct Limits {
     pub header_read_timeout_ms: u64,
     /// Most GraphQL requests executing at once; more wait their turn (within their time
     /// budget). Bounds memory under load: each execution holds its whole response.
-    #[arg(long = "max-concurrent-requests", env = "ANNALS_MAX_CONCURRENT_REQUESTS", default_value_t = 16, global = true)]
+    #[arg(
+        long = "max-concurrent-requests",
+        env = "ANNALS_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 16,
+        global = true
+    )]
     pub concurrent_requests: usize,
 }
 
