@@ -98,8 +98,9 @@ pub async fn update(
         .push(" WHERE id = ")
         .bind(id);
     txn.execute_raw(sql.build()).await?;
-    let updated = tx::bump(
-        &txn,
+    let updated = tx::commit_update(
+        ed,
+        txn,
         &changed,
         Change {
             editor,
@@ -108,8 +109,6 @@ pub async fn update(
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &updated)]).await;
     Ok(updated)
 }
 

@@ -13,7 +13,6 @@ use crate::{
     content::{slugify, unique_slug},
     entities::article,
     error::{Error, Result},
-    events::ChangeKind,
     graphql::ids::GlobalId,
     store::{
         points::{self, Point, PointKind},
@@ -140,8 +139,9 @@ pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint
         .await?
         .ok_or_else(|| Error::Io("INSERT ... RETURNING gave no row".into()))?;
     let id: i64 = row.try_get("", "id").map_err(Error::from)?;
-    let article = tx::bump(
-        &txn,
+    let article = tx::commit_update(
+        ed,
+        txn,
         &article,
         Change {
             editor,
@@ -150,8 +150,6 @@ pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(Point {
         id,
         article_id: article.id,
@@ -200,8 +198,9 @@ pub async fn update(
         .push(" WHERE id = ")
         .bind(id);
     txn.execute_raw(sql.build()).await?;
-    let article = tx::bump(
-        &txn,
+    tx::commit_update(
+        ed,
+        txn,
         &article,
         Change {
             editor,
@@ -210,8 +209,6 @@ pub async fn update(
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(changed)
 }
 
@@ -225,8 +222,9 @@ pub async fn delete(ed: &Editing, editor: &str, kind: PointKind, id: i64) -> Res
     siblings(kind, point.section_id)
         .close(&txn, point.position)
         .await?;
-    let article = tx::bump(
-        &txn,
+    tx::commit_update(
+        ed,
+        txn,
         &article,
         Change {
             editor,
@@ -235,7 +233,5 @@ pub async fn delete(ed: &Editing, editor: &str, kind: PointKind, id: i64) -> Res
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(())
 }

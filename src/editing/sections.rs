@@ -16,7 +16,6 @@ use crate::{
     content::{slugify, unique_slug},
     entities::section,
     error::{Error, Result},
-    events::ChangeKind,
     graphql::ids::GlobalId,
     store::{sections, sql::SqlBuilder},
 };
@@ -103,8 +102,9 @@ pub async fn create(ed: &Editing, editor: &str, input: NewSection) -> Result<sec
     }
     .insert(&txn)
     .await?;
-    let article = tx::bump(
-        &txn,
+    tx::commit_update(
+        ed,
+        txn,
         &article,
         Change {
             editor,
@@ -113,8 +113,6 @@ pub async fn create(ed: &Editing, editor: &str, input: NewSection) -> Result<sec
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(section)
 }
 
@@ -148,8 +146,9 @@ pub async fn update(
         .push(" WHERE id = ")
         .bind(id);
     txn.execute_raw(sql.build()).await?;
-    let article = tx::bump(
-        &txn,
+    tx::commit_update(
+        ed,
+        txn,
         &article,
         Change {
             editor,
@@ -158,8 +157,6 @@ pub async fn update(
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(changed)
 }
 
@@ -175,8 +172,9 @@ pub async fn move_to(ed: &Editing, editor: &str, id: i64, position: i32) -> Resu
     siblings
         .move_to(&txn, id, section.position, position)
         .await?;
-    let article = tx::bump(
-        &txn,
+    tx::commit_update(
+        ed,
+        txn,
         &article,
         Change {
             editor,
@@ -185,8 +183,6 @@ pub async fn move_to(ed: &Editing, editor: &str, id: i64, position: i32) -> Resu
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(section::Model {
         position,
         ..section
@@ -204,8 +200,9 @@ pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
     sql.bind(id);
     txn.execute_raw(sql.build()).await?;
     siblings(article.id).close(&txn, section.position).await?;
-    let article = tx::bump(
-        &txn,
+    tx::commit_update(
+        ed,
+        txn,
         &article,
         Change {
             editor,
@@ -214,7 +211,5 @@ pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
         },
     )
     .await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(())
 }

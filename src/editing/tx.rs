@@ -18,6 +18,20 @@ use crate::{
     },
 };
 
+/// Finishes a change inside one article: bumps its version and records the revision
+/// ([`bump`]), commits, then announces the update. Returns the article as committed.
+pub async fn commit_update(
+    ed: &super::Editing,
+    txn: DatabaseTransaction,
+    article: &article::Model,
+    change: Change<'_>,
+) -> Result<article::Model> {
+    let article = bump(&txn, article, change).await?;
+    txn.commit().await?;
+    ed.publish([event(ChangeKind::Updated, &article)]).await;
+    Ok(article)
+}
+
 /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
 /// so a second writer waits for the busy timeout instead of failing when it upgrades a read.
 pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {

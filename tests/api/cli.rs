@@ -11,17 +11,7 @@ pub async fn export_reproduces_the_seed_byte_for_byte(app: TestApp) {
 
 /// Seeding an already seeded database changes no row count.
 pub async fn seeding_twice_changes_nothing(app: TestApp) {
-    let tables = [
-        "articles",
-        "sections",
-        "reforms",
-        "reactions",
-        "topics",
-        "article_topics",
-        "reform_topics",
-        "reaction_topics",
-        "revisions",
-    ];
+    let tables = crate::helpers::CONTENT_TABLES;
     let mut before = Vec::new();
     for t in tables {
         before.push(app.count(t).await);

@@ -253,17 +253,7 @@ impl TestApp {
     pub async fn snapshot(&self) -> Vec<String> {
         use sea_orm::ConnectionTrait;
         let mut out = Vec::new();
-        for table in [
-            "articles",
-            "sections",
-            "reforms",
-            "reactions",
-            "topics",
-            "article_topics",
-            "reform_topics",
-            "reaction_topics",
-            "revisions",
-        ] {
+        for table in CONTENT_TABLES {
             out.push(format!("{table}={}", self.count(table).await));
         }
         for sql in [
@@ -384,6 +374,19 @@ pub fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
 pub const TOKEN: &str = "test-token-0123456789";
 /// The name that token is configured with.
 pub const EDITOR: &str = "tester";
+
+/// Every table a content change can touch.
+pub const CONTENT_TABLES: [&str; 9] = [
+    "articles",
+    "sections",
+    "reforms",
+    "reactions",
+    "topics",
+    "article_topics",
+    "reform_topics",
+    "reaction_topics",
+    "revisions",
+];
 
 /// The seed document, as shipped.
 pub const SEED: &str = include_str!("../../seeds/de-stalinization.txt");
