@@ -101,9 +101,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Migrate { action } => {
             let db = Db::connect(&config).await?;
             match action {
-                MigrateAction::Up => Migrator::up(&db.conn, None).await?,
+                MigrateAction::Up => store::migrate(&db.conn).await?,
                 MigrateAction::Down => Migrator::down(&db.conn, Some(1)).await?,
-                MigrateAction::Fresh => Migrator::refresh(&db.conn).await?,
+                MigrateAction::Fresh => {
+                    Migrator::refresh(&db.conn).await?;
+                    store::migrate(&db.conn).await?;
+                }
                 MigrateAction::Status => {
                     for migration in Migrator::get_migration_with_status(&db.conn).await? {
                         println!("{}\t{}", migration.name(), migration.status());
@@ -113,7 +116,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Seed { synthetic } => {
             let db = Db::connect(&config).await?;
-            Migrator::up(&db.conn, None).await?;
+            store::migrate(&db.conn).await?;
             let report = store::seed::seed(&db.conn).await?;
             println!("seed: {} article(s) created", report.articles_created);
             if let Some(count) = synthetic {
@@ -136,7 +139,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let text = std::fs::read_to_string(&file)
                 .map_err(|err| Error::Io(format!("cannot read {}: {err}", file.display())))?;
             let db = Db::connect(&config).await?;
-            Migrator::up(&db.conn, None).await?;
+            store::migrate(&db.conn).await?;
             let request = ImportRequest {
                 document: text,
                 slug,
@@ -146,8 +149,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             let editing = // On PostgreSQL the committed change reaches running servers through NOTIFY.
             Editing::new(db.conn.clone(), EventBus::publisher(&db.conn));
-            let article = match import::import(&editing, CLI_EDITOR, request).await {
-                Ok(imported) => imported.article,
+            let imported = match import::import(&editing, CLI_EDITOR, request).await {
+                Ok(imported) => imported,
                 Err(Error::BadUserInput { message, .. }) => {
                     return Err(Error::Io(format!("{}: {message}", file.display())));
                 }
@@ -158,12 +161,21 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
                 Err(err) => return Err(err),
             };
-            println!("imported {} (version {})", article.slug, article.version);
+            let article = &imported.article;
+            if imported.changed {
+                println!("imported {} (version {})", article.slug, article.version);
+            } else {
+                println!(
+                    "{} unchanged: it already has this content (version {})",
+                    article.slug, article.version
+                );
+            }
         }
         Command::Export { slug } => {
             let db = Db::connect(&config).await?;
             match store::content::export(&db.conn, &slug).await? {
-                Some(text) => println!("{text}"),
+                // Exactly the document, as Article.document and Revision.document give it.
+                Some(text) => print!("{text}"),
                 None => return Err(Error::not_found(format!("no article with slug {slug:?}"))),
             }
         }

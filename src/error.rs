@@ -61,6 +61,9 @@ pub enum Error {
     Database(DbErr),
     /// Reading or writing a file failed (command line only).
     Io(String),
+    /// A stored value the server wrote itself cannot be read (e.g. a corrupted revision
+    /// snapshot); the message names it, for the log only.
+    Internal(String),
 }
 
 /// Shorthand for results in Annals.
@@ -123,9 +126,10 @@ impl Error {
             Self::BadUserInput { message, .. }
             | Self::Conflict { message, .. }
             | Self::LimitExceeded { message, .. } => message.clone(),
-            Self::NotFound(message) | Self::Unauthenticated(message) | Self::Io(message) => {
-                message.clone()
-            }
+            Self::NotFound(message)
+            | Self::Unauthenticated(message)
+            | Self::Io(message)
+            | Self::Internal(message) => message.clone(),
             Self::Database(err) => format!("database error: {err}"),
         }
     }
@@ -138,7 +142,7 @@ impl Error {
             Self::Conflict { .. } => code::CONFLICT,
             Self::Unauthenticated(_) => code::UNAUTHENTICATED,
             Self::LimitExceeded { .. } => code::LIMIT_EXCEEDED,
-            Self::Database(_) | Self::Io(_) => code::INTERNAL,
+            Self::Database(_) | Self::Io(_) | Self::Internal(_) => code::INTERNAL,
         }
     }
 }
@@ -161,7 +165,7 @@ impl ErrorExtensions for Error {
     fn extend(&self) -> async_graphql::Error {
         let message = match self {
             // Never echo SQL or driver text to a client; the log has it.
-            Self::Database(_) | Self::Io(_) => {
+            Self::Database(_) | Self::Io(_) | Self::Internal(_) => {
                 tracing::error!(error = %self.message(), "internal error");
                 "Internal server error; see the server log.".to_string()
             }

@@ -5,7 +5,6 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use migration::{Migrator, MigratorTrait};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use tokio::net::TcpListener;
 
@@ -46,7 +45,7 @@ impl App {
             tracing::info!(editors = editors.len(), "editor tokens configured");
         }
         let db = Db::connect(&config).await?;
-        Migrator::up(&db.conn, None).await?;
+        store::migrate(&db.conn).await?;
         if article::Entity::find().count(&db.conn).await? == 0 {
             let report = store::seed::seed(&db.conn).await?;
             tracing::info!(

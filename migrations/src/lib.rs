@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_content;
 mod m20261127_000002_revisions;
 mod m20261127_000003_search;
+mod m20261201_000004_revision_snapshots;
 
 /// The ordered list of every migration Annals knows.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_content::Migration),
             Box::new(m20261127_000002_revisions::Migration),
             Box::new(m20261127_000003_search::Migration),
+            Box::new(m20261201_000004_revision_snapshots::Migration),
         ]
     }
 }

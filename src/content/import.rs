@@ -6,7 +6,10 @@
 //! lines are points and other lines are body paragraphs. Blank lines are
 //! ignored everywhere.
 
-use super::document::{Document, PointDoc, SectionDoc};
+use super::{
+    document::{Document, PointDoc, SectionDoc},
+    slug::is_valid_slug,
+};
 
 /// Which section headings hold reforms and which hold reactions.
 ///
@@ -71,16 +74,55 @@ fn norm(heading: &str) -> String {
     heading.trim().to_lowercase()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+/// What the points (`- Label: text` lines) of a section are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    /// Points stay in the section body, as `- **Label:** text`.
     Body,
+    /// Points are reforms.
     Reforms,
+    /// Points are reactions.
     Reactions,
+}
+
+impl SectionKind {
+    /// The word that names this kind in a `{...}` attribute list.
+    pub fn word(self, plural: bool) -> &'static str {
+        match (self, plural) {
+            (Self::Body, _) => "body",
+            (Self::Reforms, true) => "reforms",
+            (Self::Reforms, false) => "reform",
+            (Self::Reactions, true) => "reactions",
+            (Self::Reactions, false) => "reaction",
+        }
+    }
+
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "body" => Some(Self::Body),
+            "reform" | "reforms" => Some(Self::Reforms),
+            "reaction" | "reactions" => Some(Self::Reactions),
+            _ => None,
+        }
+    }
+}
+
+/// The kind the default rule gives a heading: reforms under one mentioning "reform" or
+/// "polic", reactions under one mentioning "reaction" or "impact", else body.
+pub fn default_kind(heading: &str) -> SectionKind {
+    let h = norm(heading);
+    if h.contains("reform") || h.contains("polic") {
+        SectionKind::Reforms
+    } else if h.contains("reaction") || h.contains("impact") {
+        SectionKind::Reactions
+    } else {
+        SectionKind::Body
+    }
 }
 
 /// Validates the overrides against the document's headings and returns the
 /// kind of each section.
-fn classify(headings: &[&str], rules: &Classification) -> Result<Vec<Kind>, ImportError> {
+fn classify(headings: &[&str], rules: &Classification) -> Result<Vec<SectionKind>, ImportError> {
     let present: Vec<String> = headings.iter().map(|h| norm(h)).collect();
     let normalize = |list: &Option<Vec<String>>| -> Option<Vec<String>> {
         list.as_ref().map(|l| l.iter().map(|h| norm(h)).collect())
@@ -113,33 +155,176 @@ fn classify(headings: &[&str], rules: &Classification) -> Result<Vec<Kind>, Impo
         .iter()
         .map(|h| {
             let listed = |l: &Option<Vec<String>>| l.as_ref().is_some_and(|l| l.contains(h));
+            let default = default_kind(h);
             if listed(&reforms) {
-                Kind::Reforms
+                SectionKind::Reforms
             } else if listed(&reactions) {
-                Kind::Reactions
-            } else if reforms.is_none() && (h.contains("reform") || h.contains("polic")) {
-                Kind::Reforms
-            } else if reactions.is_none() && (h.contains("reaction") || h.contains("impact")) {
-                Kind::Reactions
+                SectionKind::Reactions
+            } else if reforms.is_none() && default == SectionKind::Reforms {
+                SectionKind::Reforms
+            } else if reactions.is_none() && default == SectionKind::Reactions {
+                SectionKind::Reactions
             } else {
-                Kind::Body
+                SectionKind::Body
             }
         })
         .collect())
 }
 
+/// The attributes a `{#slug kind}` list gives a heading or a point.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attrs {
+    /// `#slug`: the node's slug.
+    pub slug: Option<String>,
+    /// `reforms`, `reactions` or `body` (singular or plural).
+    pub kind: Option<SectionKind>,
+}
+
+impl Attrs {
+    /// True when the list says nothing.
+    pub fn is_empty(&self) -> bool {
+        self.slug.is_none() && self.kind.is_none()
+    }
+}
+
+fn line_error(line: usize, message: impl Into<String>) -> ImportError {
+    ImportError::Line {
+        line,
+        message: message.into(),
+    }
+}
+
+/// Reads the inside of `{...}`; `None` when it is not an attribute list at all (so the
+/// braces are text), an error when it is one but says something invalid.
+fn read_attrs(inner: &str, line: usize) -> Result<Option<Attrs>, ImportError> {
+    let tokens: Vec<&str> = inner.split_whitespace().collect();
+    if !tokens
+        .iter()
+        .all(|t| t.starts_with('#') || SectionKind::from_word(t).is_some())
+    {
+        return Ok(None);
+    }
+    let mut attrs = Attrs::default();
+    for token in tokens {
+        if let Some(slug) = token.strip_prefix('#') {
+            if !is_valid_slug(slug) {
+                return Err(line_error(
+                    line,
+                    format!(
+                        "{token:?} is not a valid slug (lowercase letters and digits in groups joined by single hyphens)"
+                    ),
+                ));
+            }
+            if attrs.slug.replace(slug.to_owned()).is_some() {
+                return Err(line_error(line, "more than one #slug in one {...} list"));
+            }
+        } else if attrs
+            .kind
+            .replace(SectionKind::from_word(token).unwrap_or(SectionKind::Body))
+            .is_some()
+        {
+            return Err(line_error(line, "more than one kind in one {...} list"));
+        }
+    }
+    Ok(Some(attrs))
+}
+
+/// Splits a trailing ` {attrs}` off a heading or label, when the braces hold an attribute
+/// list; otherwise the whole text is returned.
+fn split_attrs(text: &str, line: usize) -> Result<(&str, Attrs), ImportError> {
+    if let Some(body) = text.strip_suffix('}')
+        && let Some(open) = body.rfind(" {")
+        && let Some(attrs) = read_attrs(&body[open + 2..], line)?
+    {
+        return Ok((&body[..open], attrs));
+    }
+    Ok((text, Attrs::default()))
+}
+
+/// The end (exclusive, in bytes) of the JSON string literal that `text` starts with.
+fn json_string_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// A point line after its `- `: `Label: text`, `Label {attrs}: text`, or the label as a
+/// JSON string (`"A: B": text`, `"A: B" {attrs}: text`).
+pub(crate) fn parse_point(rest: &str, line: usize) -> Result<(String, Attrs, &str), ImportError> {
+    if rest.starts_with('"')
+        && let Some(end) = json_string_end(rest)
+        && let Ok(title) = serde_json::from_str::<String>(&rest[..end])
+    {
+        let after = &rest[end..];
+        if let Some(text) = after.strip_prefix(": ") {
+            return Ok((title, Attrs::default(), text));
+        }
+        if let Some(list) = after.strip_prefix(" {")
+            && let Some((inner, text)) = list.split_once("}: ")
+            && let Some(attrs) = read_attrs(inner, line)?
+        {
+            return Ok((title, attrs, text));
+        }
+    }
+    let expected = || {
+        line_error(
+            line,
+            format!(
+                "expected \"- Label: text\", found {:?}",
+                format!("- {rest}")
+            ),
+        )
+    };
+    let (label, text) = rest.split_once(": ").ok_or_else(expected)?;
+    let (label, attrs) = split_attrs(label, line)?;
+    if label.trim().is_empty() {
+        return Err(expected());
+    }
+    Ok((label.to_owned(), attrs, text))
+}
+
+struct RawPoint<'a> {
+    line: usize,
+    title: String,
+    attrs: Attrs,
+    first: &'a str,
+    more: Vec<&'a str>,
+}
+
 enum Item<'a> {
     Paragraph(&'a str),
-    Point(&'a str, &'a str),
+    Point(RawPoint<'a>),
 }
 
 struct RawSection<'a> {
+    line: usize,
     heading: &'a str,
+    attrs: Attrs,
     items: Vec<Item<'a>>,
 }
 
-/// Parses the plain-text article format into a [`Document`], classifying
-/// points as reforms, reactions or body text according to `rules`.
+/// Parses the article format into a [`Document`], classifying points as reforms, reactions
+/// or body text according to `rules` (an explicit `{kind}` on a heading or point wins).
+///
+/// The grammar, line by line (a trailing `\r` is dropped; blank lines are ignored):
+/// - line 1 is the title;
+/// - `\TEXT` is a literal text line `TEXT` (possibly empty) of the summary or section body;
+/// - `## HEADING` or `## HEADING {ATTRS}` is a heading, whatever it ends with;
+/// - a line that [`is_heading`] is a heading;
+/// - `- LABEL: TEXT` is a point; `LABEL` may be a JSON string and may end in ` {ATTRS}`;
+/// - `| TEXT` (or a bare `|`) right after a point or another such line continues the point's
+///   text on a new line;
+/// - anything else is a text line of the summary (before the first heading) or the body.
+///
+/// `ATTRS` is a space-separated list of `#slug` and one kind (`reforms`, `reactions`, `body`,
+/// or the singular).
 pub fn parse_document(text: &str, rules: &Classification) -> Result<Document, ImportError> {
     let mut lines = text
         .split('\n')
@@ -152,16 +337,13 @@ pub fn parse_document(text: &str, rules: &Classification) -> Result<Document, Im
     }
     let (_, title) = lines.next().unwrap_or((1, ""));
     if title.trim().is_empty() {
-        return Err(ImportError::Line {
-            line: 1,
-            message: "expected a title, found an empty line".into(),
-        });
+        return Err(line_error(1, "expected a title, found an empty line"));
     }
     if title.starts_with("- ") {
-        return Err(ImportError::Line {
-            line: 1,
-            message: format!("expected a title, found the point {title:?}"),
-        });
+        return Err(line_error(
+            1,
+            format!("expected a title, found the point {title:?}"),
+        ));
     }
 
     let mut summary: Vec<&str> = Vec::new();
@@ -170,73 +352,131 @@ pub fn parse_document(text: &str, rules: &Classification) -> Result<Document, Im
         if line.trim().is_empty() {
             continue;
         }
-        if is_heading(line) {
+        if let Some(Item::Point(point)) = sections.last_mut().and_then(|s| s.items.last_mut())
+            && let Some(rest) = line.strip_prefix('|')
+            && (rest.is_empty() || rest.starts_with(' '))
+        {
+            point.more.push(rest.strip_prefix(' ').unwrap_or(rest));
+            continue;
+        }
+        let paragraph = line.strip_prefix('\\');
+        let heading = match line.strip_prefix("## ") {
+            _ if paragraph.is_some() => None,
+            Some(explicit) => Some(split_attrs(explicit, n)?),
+            None if is_heading(line) => Some((line, Attrs::default())),
+            None => None,
+        };
+        if let Some((heading, attrs)) = heading {
             sections.push(RawSection {
-                heading: line,
+                line: n,
+                heading,
+                attrs,
                 items: Vec::new(),
             });
             continue;
         }
+        let point = match paragraph {
+            Some(_) => None,
+            None => line.strip_prefix("- "),
+        };
+        let text = paragraph.unwrap_or(line);
         let Some(section) = sections.last_mut() else {
-            if line.starts_with("- ") {
-                return Err(ImportError::Line {
-                    line: n,
-                    message: "a point must follow a heading".into(),
-                });
+            if point.is_some() {
+                return Err(line_error(n, "a point must follow a heading"));
             }
-            summary.push(line);
+            summary.push(text);
             continue;
         };
-        if let Some(rest) = line.strip_prefix("- ") {
-            match rest.split_once(": ") {
-                Some((label, text)) if !label.trim().is_empty() => {
-                    section.items.push(Item::Point(label, text));
-                }
-                _ => {
-                    return Err(ImportError::Line {
-                        line: n,
-                        message: format!("expected \"- Label: text\", found {line:?}"),
-                    });
-                }
+        match point {
+            Some(rest) => {
+                let (title, attrs, first) = parse_point(rest, n)?;
+                section.items.push(Item::Point(RawPoint {
+                    line: n,
+                    title,
+                    attrs,
+                    first,
+                    more: Vec::new(),
+                }));
             }
-        } else {
-            section.items.push(Item::Paragraph(line));
+            None => section.items.push(Item::Paragraph(text)),
         }
     }
 
     let headings: Vec<&str> = sections.iter().map(|s| s.heading).collect();
     let kinds = classify(&headings, rules)?;
 
-    let sections = sections
-        .into_iter()
-        .zip(kinds)
-        .map(|(raw, kind)| {
-            let mut section = SectionDoc::new(raw.heading);
-            let mut body: Vec<String> = Vec::new();
-            for item in raw.items {
-                match (item, kind) {
-                    (Item::Paragraph(p), _) => body.push(p.to_string()),
-                    (Item::Point(label, text), Kind::Reforms) => {
-                        section.reforms.push(PointDoc::new(label, text));
-                    }
-                    (Item::Point(label, text), Kind::Reactions) => {
-                        section.reactions.push(PointDoc::new(label, text));
-                    }
-                    (Item::Point(label, text), Kind::Body) => {
-                        body.push(format!("- **{label}:** {text}"));
-                    }
-                }
+    let mut section_slugs = Vec::new();
+    let mut point_slugs: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let mut docs = Vec::with_capacity(sections.len());
+    for (raw, classified) in sections.into_iter().zip(kinds) {
+        let kind = raw.attrs.kind.unwrap_or(classified);
+        if let Some(slug) = &raw.attrs.slug {
+            if section_slugs.contains(slug) {
+                return Err(line_error(
+                    raw.line,
+                    format!("the section slug {slug:?} is used twice"),
+                ));
             }
-            section.body = body.join("\n");
-            section
-        })
-        .collect();
+            section_slugs.push(slug.clone());
+        }
+        let mut section = SectionDoc::new(raw.heading);
+        section.slug = raw.attrs.slug;
+        let mut body: Vec<String> = Vec::new();
+        for item in raw.items {
+            let point = match item {
+                Item::Paragraph(p) => {
+                    body.push(p.to_owned());
+                    continue;
+                }
+                Item::Point(point) => point,
+            };
+            let mut description = point.first.to_owned();
+            for more in &point.more {
+                description.push('\n');
+                description.push_str(more);
+            }
+            let list = match point.attrs.kind.unwrap_or(kind) {
+                SectionKind::Body => {
+                    if point.attrs.slug.is_some() {
+                        return Err(line_error(
+                            point.line,
+                            "a #slug is only allowed on reforms and reactions, and this point is body text",
+                        ));
+                    }
+                    body.push(format!("- **{}:** {description}", point.title));
+                    continue;
+                }
+                SectionKind::Reforms => (&mut section.reforms, 0),
+                SectionKind::Reactions => (&mut section.reactions, 1),
+            };
+            if let Some(slug) = &point.attrs.slug {
+                if point_slugs[list.1].contains(slug) {
+                    return Err(line_error(
+                        point.line,
+                        format!("the slug {slug:?} is used by two {}", kind_plural(list.1)),
+                    ));
+                }
+                point_slugs[list.1].push(slug.clone());
+            }
+            list.0.push(PointDoc {
+                slug: point.attrs.slug,
+                title: point.title,
+                description,
+            });
+        }
+        section.body = body.join("\n");
+        docs.push(section);
+    }
 
     Ok(Document {
         title: title.to_string(),
         summary: summary.join("\n"),
-        sections,
+        sections: docs,
     })
+}
+
+fn kind_plural(list: usize) -> &'static str {
+    if list == 0 { "reforms" } else { "reactions" }
 }
 
 #[cfg(test)]

@@ -8,11 +8,11 @@ use super::{
 use crate::{
     content::Document,
     entities::article,
-    error::Result,
+    error::{Error, Result},
     events::ChangeKind,
     graphql::ids::GlobalId,
     store::{
-        content::{NewArticle, now, write_documents},
+        content::{NewArticle, now, record_created, write_documents},
         sql::SqlBuilder,
     },
 };
@@ -55,9 +55,12 @@ pub async fn create(ed: &Editing, editor: &str, input: NewArticleInput) -> Resul
         },
         created_at: now(),
     };
-    let article = write_documents(&txn, &[new], editor, change::ARTICLE_CREATED)
-        .await?
-        .remove(0);
+    let articles = write_documents(&txn, &[new]).await?;
+    record_created(&txn, &articles, editor, change::ARTICLE_CREATED).await?;
+    let article = articles
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("the new article was not found after insert".into()))?;
     txn.commit().await?;
     ed.publish([tx::event(ChangeKind::Created, &article)]).await;
     Ok(article)

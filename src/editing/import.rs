@@ -3,13 +3,16 @@
 
 use super::{Editing, change, tx, validate};
 use crate::{
-    content::{Classification, Document, ImportError, parse_document, slugify},
+    content::{
+        Classification, Document, ImportError, Snapshot, parse_document, slugify, unique_slug,
+    },
     entities::article,
     error::{Error, Result},
     events::ChangeKind,
     store::{
         self,
         content::{NewArticle, now},
+        snapshots,
     },
 };
 
@@ -35,6 +38,8 @@ pub struct Imported {
     pub article: article::Model,
     /// Whether it is new (otherwise an existing article was replaced).
     pub created: bool,
+    /// Whether anything was written (a replace with identical content writes nothing).
+    pub changed: bool,
 }
 
 /// Parses a document; a problem is `BAD_USER_INPUT` naming the field (and the line).
@@ -78,52 +83,80 @@ fn check(doc: &Document) -> Result<()> {
 }
 
 /// Imports a document as a new article, or as a new version of the article with that slug
-/// when `replace` is set (`CONFLICT` otherwise). One transaction: a failure writes nothing.
+/// when `replace` is set (`CONFLICT` otherwise, for a given slug; a slug derived from the
+/// title that is taken gets `-2`, `-3`, ... instead). One transaction: a failure writes
+/// nothing.
+///
+/// Replacing keeps what matches: sections and points whose slug (of their kind) the new
+/// content still has keep their ids and topic tags, and content equal to the current version
+/// changes nothing at all (no version, no revision, no event).
 pub async fn import(ed: &Editing, editor: &str, request: ImportRequest) -> Result<Imported> {
     let rules = Classification {
         reforms_under: request.reforms_under,
         reactions_under: request.reactions_under,
     };
-    let document = parse(&request.document, &rules)?;
+    let document = parse(&request.document, &rules)?.with_slugs();
+    let given = request.slug.is_some();
     let slug = match request.slug {
         Some(slug) => validate::slug("slug", &slug)?,
         None => slugify(&document.title),
     };
     let txn = tx::begin(&ed.db).await?;
-    let imported = match store::articles::by_slug(&txn, &slug).await? {
+    let existing = store::articles::by_slug(&txn, &slug).await?;
+    let slug = match &existing {
+        Some(_) if !request.replace && !given => {
+            let taken = store::articles::slugs_like(&txn, &slug).await?;
+            unique_slug(&slug, |c| taken.iter().any(|t| t == c))
+        }
+        _ => slug,
+    };
+    let imported = match existing {
         Some(existing) if request.replace => {
             let existing = tx::lock_article(&txn, existing.id).await?;
-            let article = store::content::replace_document(
-                &txn,
-                &existing,
-                &document,
+            let current = snapshots::load(&txn, &existing).await?;
+            let target = Snapshot::from_document(&existing.slug, &document)
+                .matched_to(&current)
+                .with_tags_of(&current);
+            if target.content() == current.content() {
+                return Ok(Imported {
+                    article: existing,
+                    created: false,
+                    changed: false,
+                });
+            }
+            let written = snapshots::apply(&txn, &existing, &current, &target).await?;
+            let change = tx::Change {
                 editor,
-                change::ARTICLE_IMPORTED,
-            )
-            .await?;
+                kind: change::ARTICLE_IMPORTED,
+                node: None,
+            };
+            let article = tx::bump(&txn, &written, change).await?;
             Imported {
                 article,
                 created: false,
+                changed: true,
             }
         }
-        Some(_) => {
+        Some(_) if given => {
             return Err(Error::conflict(format!(
                 "an article with slug {slug:?} already exists; import with replace to replace it"
             )));
         }
-        None => {
+        _ => {
             let new = NewArticle {
                 slug,
                 document,
                 created_at: now(),
             };
-            let article =
-                store::content::write_documents(&txn, &[new], editor, change::ARTICLE_CREATED)
-                    .await?
-                    .remove(0);
+            let articles = store::content::write_documents(&txn, &[new]).await?;
+            store::content::record_created(&txn, &articles, editor, change::ARTICLE_CREATED)
+                .await?;
             Imported {
-                article,
+                article: articles.into_iter().next().ok_or_else(|| {
+                    Error::Internal("the imported article was not found after insert".into())
+                })?,
                 created: true,
+                changed: true,
             }
         }
     };

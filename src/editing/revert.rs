@@ -1,19 +1,20 @@
 //! Restoring an earlier version of an article as a new version; history is never rewritten.
 
-use super::{Editing, change, import, tx};
+use super::{Editing, change, tx};
 use crate::{
-    content::Classification,
     entities::article,
     error::{Error, Result},
-    events::ChangeKind,
-    store::{content::replace_document, revisions},
+    store::{revisions, snapshots},
 };
 
-/// Restores the document of version `to_version` as a new version, if the article is still
+/// Restores the snapshot of version `to_version` as a new version, if the article is still
 /// at `expected_version` (`CONFLICT` with the current version otherwise).
 ///
-/// The revision's plain-text document is parsed with the default classification, exactly as
-/// `annals import` reads an exported article; the slug and topic tags stay as they are.
+/// The article gets back exactly that version's tree: its slug, title and summary, the same
+/// sections and points with their kinds, slugs, texts and positions, and the same topic tags
+/// (of topics that still exist). Nodes that still exist keep their ids (matched by id, else by
+/// slug); nodes deleted since come back with new ids. When the content already equals that
+/// version, nothing is written: no new version, no event.
 pub async fn revert(
     ed: &Editing,
     editor: &str,
@@ -34,9 +35,17 @@ pub async fn revert(
                 article.version
             ))
         })?;
-    let document = import::parse(&revision.document, &Classification::default())?;
-    let article = replace_document(&txn, &article, &document, editor, change::REVERTED).await?;
-    txn.commit().await?;
-    ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
-    Ok(article)
+    let current = snapshots::load(&txn, &article).await?;
+    let mut target = revisions::snapshot_of(&revision)?.matched_to(&current);
+    target.retain_topics(&snapshots::existing_topics(&txn, &target.topic_ids()).await?);
+    if target.content() == current.content() {
+        return Ok(article);
+    }
+    let written = snapshots::apply(&txn, &article, &current, &target).await?;
+    let change = tx::Change {
+        editor,
+        kind: change::REVERTED,
+        node: None,
+    };
+    tx::commit_update(ed, txn, &written, change).await
 }

@@ -6,14 +6,14 @@ use sea_orm::{
 };
 
 use crate::{
-    content::render_document,
     entities::article,
     error::{Error, Result},
     events::{ArticleEvent, ChangeKind},
     graphql::ids::GlobalId,
     store::{
-        content::{load_document, now},
+        content::now,
         revisions::{self, NewRevision},
+        snapshots,
         sql::SqlBuilder,
     },
 };
@@ -100,20 +100,15 @@ pub async fn bump(
         updated_at: at,
         ..article.clone()
     };
-    let document = render_document(&load_document(txn, &updated).await?);
-    revisions::record(
-        txn,
-        vec![NewRevision {
-            article_id: article.id,
-            version,
-            at,
-            editor: change.editor.to_owned(),
-            change: change.kind.to_owned(),
-            node_id: change.node.map(GlobalId::encode),
-            document,
-        }],
-    )
-    .await?;
+    let snapshot = snapshots::load(txn, &updated).await?;
+    let revision = NewRevision::of(
+        &updated,
+        &snapshot,
+        change.editor,
+        change.kind,
+        change.node.map(GlobalId::encode),
+    );
+    revisions::record(txn, vec![revision]).await?;
     Ok(updated)
 }
 

@@ -23,6 +23,9 @@ pub struct Model {
     pub node_id: Option<String>,
     /// The article's plain-text export at this version.
     pub document: String,
+    /// The JSON snapshot of the article tree at this version (`content::Snapshot`); null
+    /// only until the start-up backfill of rows written before snapshots existed.
+    pub snapshot: Option<String>,
 }
 
 /// No relations are declared.

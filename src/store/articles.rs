@@ -59,6 +59,22 @@ impl ArticleSort {
     }
 }
 
+/// The taken slugs a slug derived from `base` must avoid: `base` itself and `base-...`.
+pub async fn slugs_like(db: &impl ConnectionTrait, base: &str) -> Result<Vec<String>> {
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT a.slug FROM articles a WHERE a.slug = ",
+    );
+    sql.bind(base.to_owned())
+        .push(" OR a.slug LIKE ")
+        .bind(format!("{base}-%"));
+    let rows = db.query_all_raw(sql.build()).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "slug").ok())
+        .collect())
+}
+
 /// Articles with these ids, in no particular order.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<article::Model>> {
     let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");

@@ -1,8 +1,10 @@
-//! Writing whole documents as articles and reading articles back as documents.
+//! Writing whole documents as new articles, and reading articles back as text.
 //!
 //! Both the importer (`annals import`, `importArticle`) and the seeders go through
 //! [`write_documents`], which inserts any number of articles with one statement per table and
-//! chunk, so 10,000 synthetic articles take seconds, not minutes.
+//! chunk, so 10,000 synthetic articles take seconds, not minutes; [`record_created`] then
+//! records their first revisions. Changing an existing article's tree goes through
+//! [`super::snapshots::apply`].
 
 use std::collections::HashMap;
 
@@ -14,13 +16,12 @@ use sea_orm::{
 
 use super::{
     articles,
-    points::{self, PointKind},
     revisions::{self, NewRevision},
-    sections,
+    sections, snapshots,
     sql::SqlBuilder,
 };
 use crate::{
-    content::{Document, PointDoc, SectionDoc, render_document, slug::unique_slug, slugify},
+    content::{Document, PointDoc, render_document},
     entities::{article, reaction, reform, section},
     error::Result,
 };
@@ -44,13 +45,12 @@ pub struct NewArticle {
     pub created_at: DateTime<Utc>,
 }
 
-/// Inserts new articles with their sections, reforms and reactions, and records version 1 of
-/// each as a revision by `editor`. Returns the new articles in input order.
+/// Inserts new articles with their sections, reforms and reactions (slugs as given, the
+/// others derived). Returns the new articles in input order; their first revisions are
+/// recorded by [`record_created`], once everything else of the change is written.
 pub async fn write_documents(
     db: &impl ConnectionTrait,
     new: &[NewArticle],
-    editor: &str,
-    change: &str,
 ) -> Result<Vec<article::Model>> {
     for chunk in new.chunks(CHUNK) {
         let rows = chunk.iter().map(|a| article::ActiveModel {
@@ -82,28 +82,29 @@ pub async fn write_documents(
     }
     let articles: Vec<article::Model> =
         new.iter().filter_map(|a| by_slug.remove(&a.slug)).collect();
-    let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
-    let pairs: Vec<(i64, &Document)> = ids
+    let documents: Vec<Document> = new
         .iter()
-        .copied()
-        .zip(new.iter().map(|a| &a.document))
+        .map(|a| a.document.clone().with_slugs())
         .collect();
+    let pairs: Vec<(i64, &Document)> = articles.iter().map(|a| a.id).zip(&documents).collect();
     write_children(db, &pairs).await?;
+    Ok(articles)
+}
+
+/// Records version 1 of each new article by `editor`, as it now stands (tags included).
+pub async fn record_created(
+    db: &impl ConnectionTrait,
+    articles: &[article::Model],
+    editor: &str,
+    change: &str,
+) -> Result<()> {
+    let snapshots = snapshots::load_many(db, articles).await?;
     let revisions = articles
         .iter()
-        .zip(new)
-        .map(|(article, a)| NewRevision {
-            article_id: article.id,
-            version: 1,
-            at: a.created_at,
-            editor: editor.to_owned(),
-            change: change.to_owned(),
-            node_id: None,
-            document: render_document(&a.document),
-        })
+        .zip(snapshots)
+        .map(|(article, snapshot)| NewRevision::of(article, &snapshot, editor, change, None))
         .collect();
-    revisions::record(db, revisions).await?;
-    Ok(articles)
+    revisions::record(db, revisions).await
 }
 
 /// Inserts the sections, reforms and reactions of already-inserted articles.
@@ -111,25 +112,17 @@ async fn write_children(db: &impl ConnectionTrait, articles: &[(i64, &Document)]
     let section_rows: Vec<section::ActiveModel> = articles
         .iter()
         .flat_map(|(article_id, doc)| {
-            let mut taken = Vec::new();
             doc.sections
                 .iter()
                 .enumerate()
-                .map(move |(i, s)| {
-                    let slug = unique_slug(&slugify(&s.heading), |c| {
-                        taken.iter().any(|t: &String| t == c)
-                    });
-                    taken.push(slug.clone());
-                    section::ActiveModel {
-                        id: NotSet,
-                        article_id: Set(*article_id),
-                        position: Set(i as i32 + 1),
-                        slug: Set(slug),
-                        heading: Set(s.heading.clone()),
-                        body: Set(s.body.clone()),
-                    }
+                .map(move |(i, s)| section::ActiveModel {
+                    id: NotSet,
+                    article_id: Set(*article_id),
+                    position: Set(i as i32 + 1),
+                    slug: Set(s.slug.clone().unwrap_or_default()),
+                    heading: Set(s.heading.clone()),
+                    body: Set(s.body.clone()),
                 })
-                .collect::<Vec<_>>()
         })
         .collect();
     insert_chunked::<section::Entity, _>(db, section_rows).await?;
@@ -145,12 +138,10 @@ async fn write_children(db: &impl ConnectionTrait, articles: &[(i64, &Document)]
     let mut reforms = Vec::new();
     let mut reactions = Vec::new();
     for (article_id, doc) in articles {
-        let mut reform_slugs: Vec<String> = Vec::new();
-        let mut reaction_slugs: Vec<String> = Vec::new();
         for (i, s) in doc.sections.iter().enumerate() {
             let section_id = section_ids[&(*article_id, i as i32 + 1)];
             for (p, point) in s.reforms.iter().enumerate() {
-                let (slug, title, description) = point_fields(point, &mut reform_slugs);
+                let (slug, title, description) = point_fields(point);
                 reforms.push(reform::ActiveModel {
                     id: NotSet,
                     article_id: Set(*article_id),
@@ -162,7 +153,7 @@ async fn write_children(db: &impl ConnectionTrait, articles: &[(i64, &Document)]
                 });
             }
             for (p, point) in s.reactions.iter().enumerate() {
-                let (slug, title, description) = point_fields(point, &mut reaction_slugs);
+                let (slug, title, description) = point_fields(point);
                 reactions.push(reaction::ActiveModel {
                     id: NotSet,
                     article_id: Set(*article_id),
@@ -180,10 +171,12 @@ async fn write_children(db: &impl ConnectionTrait, articles: &[(i64, &Document)]
     Ok(())
 }
 
-fn point_fields(point: &PointDoc, taken: &mut Vec<String>) -> (String, String, String) {
-    let slug = unique_slug(&slugify(&point.title), |c| taken.iter().any(|t| t == c));
-    taken.push(slug.clone());
-    (slug, point.title.clone(), point.description.clone())
+fn point_fields(point: &PointDoc) -> (String, String, String) {
+    (
+        point.slug.clone().unwrap_or_default(),
+        point.title.clone(),
+        point.description.clone(),
+    )
 }
 
 async fn insert_chunked<E, A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<()>
@@ -199,95 +192,13 @@ where
     Ok(())
 }
 
-/// Replaces the content (title, summary, sections and their points) of an existing article,
-/// keeping its id and topic tags, as one new version. Returns the updated article.
-pub async fn replace_document(
-    db: &impl ConnectionTrait,
-    existing: &article::Model,
-    doc: &Document,
-    editor: &str,
-    change: &str,
-) -> Result<article::Model> {
-    let backend = db.get_database_backend();
-    let mut delete = SqlBuilder::new(backend, "DELETE FROM sections WHERE article_id = ");
-    delete.bind(existing.id);
-    db.execute_raw(delete.build()).await?;
-    write_children(db, &[(existing.id, doc)]).await?;
-    let at = now().max(existing.updated_at);
-    let version = existing.version + 1;
-    let mut update = SqlBuilder::new(backend, "UPDATE articles SET title = ");
-    update
-        .bind(doc.title.clone())
-        .push(", summary = ")
-        .bind(doc.summary.clone())
-        .push(", version = ")
-        .bind(version)
-        .push(", updated_at = ")
-        .bind(at)
-        .push(" WHERE id = ")
-        .bind(existing.id);
-    db.execute_raw(update.build()).await?;
-    revisions::record(
-        db,
-        vec![NewRevision {
-            article_id: existing.id,
-            version,
-            at,
-            editor: editor.to_owned(),
-            change: change.to_owned(),
-            node_id: None,
-            document: render_document(doc),
-        }],
-    )
-    .await?;
-    Ok(article::Model {
-        title: doc.title.clone(),
-        summary: doc.summary.clone(),
-        version,
-        updated_at: at,
-        ..existing.clone()
-    })
-}
-
-/// Reads an article back as a document, in document order.
-pub async fn load_document(
-    db: &impl ConnectionTrait,
-    article: &article::Model,
-) -> Result<Document> {
-    let ids = [article.id];
-    let sections = sections::by_article_ids(db, &ids).await?;
-    let mut reforms = group(points::by_article_ids(db, PointKind::Reform, &ids).await?);
-    let mut reactions = group(points::by_article_ids(db, PointKind::Reaction, &ids).await?);
-    Ok(Document {
-        title: article.title.clone(),
-        summary: article.summary.clone(),
-        sections: sections
-            .into_iter()
-            .map(|s| SectionDoc {
-                reforms: reforms.remove(&s.id).unwrap_or_default(),
-                reactions: reactions.remove(&s.id).unwrap_or_default(),
-                heading: s.heading,
-                body: s.body,
-            })
-            .collect(),
-    })
-}
-
-fn group(points: Vec<points::Point>) -> HashMap<i64, Vec<PointDoc>> {
-    let mut by_section: HashMap<i64, Vec<PointDoc>> = HashMap::new();
-    for p in points {
-        by_section.entry(p.section_id).or_default().push(PointDoc {
-            title: p.title,
-            description: p.description,
-        });
-    }
-    by_section
-}
-
-/// The article with this slug, as plain text in the seed format.
+/// The article with this slug in the article text format (lossless; the seed's plain format
+/// where that reads right).
 pub async fn export(db: &impl ConnectionTrait, slug: &str) -> Result<Option<String>> {
     match articles::by_slug(db, slug).await? {
-        Some(article) => Ok(Some(render_document(&load_document(db, &article).await?))),
+        Some(article) => Ok(Some(render_document(
+            &snapshots::load(db, &article).await?.document(),
+        ))),
         None => Ok(None),
     }
 }

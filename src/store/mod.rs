@@ -12,5 +12,17 @@ pub mod revisions;
 pub mod search;
 pub mod sections;
 pub mod seed;
+pub mod snapshots;
 pub mod sql;
 pub mod topics;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+/// Brings the database up to date: applies every pending migration, then fills in the data
+/// a migration cannot compute by itself (the snapshots of revisions written before them).
+pub async fn migrate(db: &DatabaseConnection) -> crate::error::Result<()> {
+    Migrator::up(db, None).await?;
+    revisions::backfill(db).await?;
+    Ok(())
+}

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{
     articles,
-    content::{NewArticle, now, write_documents},
+    content::{NewArticle, now, record_created, write_documents},
     points::{self, PointKind},
     sql::SqlBuilder,
 };
@@ -62,6 +62,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
         .map_err(|err| Error::Io(format!("seeds/topics.json is malformed: {err}")))?;
     let txn = db.begin().await?;
     let mut report = SeedReport::default();
+    let mut created = None;
     let article = match articles::by_slug(&txn, &file.article).await? {
         Some(article) => article,
         None => {
@@ -73,9 +74,9 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
                 created_at: now(),
             };
             report.articles_created = 1;
-            write_documents(&txn, &[new], SEED_EDITOR, "ARTICLE_CREATED")
-                .await?
-                .remove(0)
+            let article = write_documents(&txn, &[new]).await?.remove(0);
+            created = Some(article.clone());
+            article
         }
     };
 
@@ -171,6 +172,9 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
         .try_insert()
         .exec(&txn)
         .await?;
+    if let Some(article) = created {
+        record_created(&txn, &[article], SEED_EDITOR, "ARTICLE_CREATED").await?;
+    }
     txn.commit().await?;
     Ok(report)
 }
@@ -284,6 +288,7 @@ pub fn synthetic_document(n: usize) -> Document {
     let mut rng = Rng(n as u64);
     let mut sections: Vec<SectionDoc> = (0..6)
         .map(|i| SectionDoc {
+            slug: None,
             heading: format!("{} {}", rng.title(2), i + 1),
             body: format!("{} {}", rng.sentence(12), rng.sentence(10)),
             reforms: Vec::new(),
@@ -294,12 +299,14 @@ pub fn synthetic_document(n: usize) -> Document {
     sections[2].heading = format!("Reactions {}", rng.title(1));
     sections[1].reforms = (0..4)
         .map(|i| PointDoc {
+            slug: None,
             title: format!("{} {}", rng.title(2), i + 1),
             description: rng.sentence(15),
         })
         .collect();
     sections[2].reactions = (0..3)
         .map(|i| PointDoc {
+            slug: None,
             title: format!("{} {}", rng.title(2), i + 1),
             description: rng.sentence(15),
         })
@@ -364,7 +371,7 @@ pub async fn seed_synthetic(db: &DatabaseConnection, count: usize) -> Result<See
             created_at: base + Duration::microseconds(n as i64),
         })
         .collect();
-    let created = write_documents(&txn, &new, SEED_EDITOR, "ARTICLE_CREATED").await?;
+    let created = write_documents(&txn, &new).await?;
     let tags: Vec<article_topic::ActiveModel> = created
         .iter()
         .enumerate()
@@ -382,6 +389,7 @@ pub async fn seed_synthetic(db: &DatabaseConnection, count: usize) -> Result<See
         let chunk: Vec<_> = tags.by_ref().take(5_000).collect();
         article_topic::Entity::insert_many(chunk).exec(&txn).await?;
     }
+    record_created(&txn, &created, SEED_EDITOR, "ARTICLE_CREATED").await?;
     txn.commit().await?;
     Ok(SeedReport {
         articles_created: created.len(),

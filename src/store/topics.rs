@@ -21,7 +21,8 @@ pub enum Tagged {
 }
 
 impl Tagged {
-    fn tag_table(self) -> (&'static str, &'static str) {
+    /// The tag table and its column naming the tagged item.
+    pub fn tag_table(self) -> (&'static str, &'static str) {
         match self {
             Self::Article => ("article_topics", "article_id"),
             Self::Point(kind) => kind.tag_table(),

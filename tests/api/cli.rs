@@ -6,7 +6,7 @@ use crate::helpers::{SEED, TestApp};
 pub async fn export_reproduces_the_seed_byte_for_byte(app: TestApp) {
     let (ok, stdout, stderr) = app.cli(&["export", "de-stalinization"]);
     assert!(ok, "export failed: {stderr}");
-    assert_eq!(stdout.strip_suffix('\n').unwrap_or(&stdout), SEED);
+    assert_eq!(stdout, SEED);
 }
 
 /// Seeding an already seeded database changes no row count.
@@ -90,9 +90,13 @@ pub async fn import_export_and_replace(app: TestApp) {
     assert_eq!(exported.trim_end(), text);
     assert_eq!(app.count("reforms").await, 5);
     assert_eq!(app.count("reactions").await, 4);
-    // The same slug again is a conflict unless --replace.
-    let (ok, _, stderr) = app.cli(&["import", path]);
+    // The same given slug again is a conflict unless --replace; a derived one gets -2.
+    let (ok, _, stderr) = app.cli(&["import", path, "--slug", "the-thaw"]);
     assert!(!ok && stderr.contains("--replace"), "{stderr}");
+    let (ok, stdout, stderr) = app.cli(&["import", path]);
+    assert!(ok && stdout.contains("the-thaw-2"), "{stdout}{stderr}");
+    let (ok, _, _) = app.cli(&["import", path, "--slug", "the-thaw-2"]);
+    assert!(!ok);
     let replaced = text.replace("A short article.", "A longer article.");
     std::fs::write(&file, &replaced).unwrap();
     let (ok, stdout, stderr) = app.cli(&["import", path, "--replace"]);
@@ -118,8 +122,9 @@ pub async fn import_export_and_replace(app: TestApp) {
         "Responses",
     ]);
     assert!(ok, "{stderr}");
-    assert_eq!(app.count("reforms").await, 6);
-    assert_eq!(app.count("reactions").await, 5);
+    // The seed's 4 and 3, the-thaw's and the-thaw-2's 1 and 1, and this one.
+    assert_eq!(app.count("reforms").await, 7);
+    assert_eq!(app.count("reactions").await, 6);
     let (ok, _, stderr) = app.cli(&[
         "import",
         custom.to_str().unwrap(),

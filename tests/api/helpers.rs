@@ -153,7 +153,15 @@ impl TestApp {
 
     /// Starts a server after `configure` adjusts the settings.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
-        let test_db = TestDb::create(backend).await;
+        Self::spawn_on(backend, TestDb::create(backend).await, configure).await
+    }
+
+    /// Starts a server on an existing test database (migrated and seeded on start as usual).
+    pub async fn spawn_on(
+        backend: Backend,
+        test_db: TestDb,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::for_database(test_db.url.clone());
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.editor_tokens = Some(annals::auth::EditorTokens::parse_list(&format!(

@@ -6,12 +6,16 @@
 //! unreachable they are reported as ignored, with a banner saying so, unless `CI=true`, where
 //! that is a failure.
 
+/// The article generator the library's property test uses, for database-backed properties.
+#[path = "../../src/content/arbitrary.rs"]
+mod arbitrary;
 mod cli;
 mod errors;
 #[allow(dead_code)] // shared helpers; not every test uses each
 mod helpers;
 mod http;
 mod limits;
+mod lossless;
 mod mutations_articles;
 mod mutations_auth;
 mod mutations_import;
@@ -25,6 +29,7 @@ mod search;
 mod statements;
 mod subscriptions;
 
+use annals::content::{Document, PointDoc, SectionDoc};
 use helpers::{Backend, TestApp, TestFn};
 use libtest_mimic::{Arguments, Trial};
 
@@ -133,6 +138,16 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         mutations_points::point_errors_write_nothing,
         mutations_revert::revert_to_the_seed_reproduces_it_exactly,
         mutations_revert::revisions_page_newest_first,
+        lossless::a_reform_under_a_neutral_heading_survives_revert,
+        lossless::tricky_content_survives_export_and_import,
+        lossless::revision_documents_equal_the_export_at_each_version,
+        lossless::reverting_to_the_current_version_changes_nothing,
+        lossless::an_identical_replace_is_a_no_op_with_the_same_ids,
+        lossless::a_taken_derived_slug_gets_a_suffix,
+        lossless::diff_lists_typed_changes,
+        lossless::a_corrupt_snapshot_is_internal_and_restores_nothing,
+        lossless::old_revisions_are_migrated_and_revertable,
+        lossless::generated_articles_round_trip_through_the_database,
         mutations_sections::create_section_shifts_positions_and_derives_slugs,
         mutations_sections::section_errors_write_nothing,
         mutations_sections::update_section_changes_fields_and_noop_keeps_version,

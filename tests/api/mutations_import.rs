@@ -25,7 +25,9 @@ pub async fn import_creates_then_replaces_as_one_version(app: TestApp) {
     assert_eq!(article["reactions"][0]["slug"], "writers");
     assert_eq!(article["revision"]["editor"], "tester");
     let before = app.snapshot().await;
-    let body = app.mutate(IMPORT, json!({"doc": DOC})).await;
+    let body = app
+        .mutate(IMPORT, json!({"doc": DOC, "slug": "the-thaw"}))
+        .await;
     TestApp::assert_error(&body, "CONFLICT", None);
     assert_eq!(
         app.snapshot().await,
@@ -93,7 +95,12 @@ pub async fn import_errors_write_nothing(app: TestApp) {
             "document",
             "title",
         ),
-        (json!({"doc": SEED}), "CONFLICT", "", "already exists"),
+        (
+            json!({"doc": SEED, "slug": "de-stalinization"}),
+            "CONFLICT",
+            "",
+            "already exists",
+        ),
     ];
     for (vars, code, field, needle) in cases {
         let body = app.mutate(IMPORT, vars).await;
@@ -118,9 +125,17 @@ pub async fn cli_import_records_editor_cli(app: TestApp) {
     let (ok, out, err) = app.cli(&["import", path.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("imported the-thaw (version 1)"), "{out}");
-    let (ok, _, err) = app.cli(&["import", path.to_str().unwrap()]);
+    let (ok, _, err) = app.cli(&["import", path.to_str().unwrap(), "--slug", "the-thaw"]);
     assert!(!ok);
     assert!(err.contains("--replace"), "{err}");
+    // Replacing with the same content changes nothing; with new content, one new version.
+    let (ok, out, err) = app.cli(&["import", "--replace", path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("unchanged") && out.contains("version 1"),
+        "{out}"
+    );
+    std::fs::write(&path, format!("{DOC}\nLegacy\nIt lasted.")).unwrap();
     let (ok, out, err) = app.cli(&["import", "--replace", path.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("version 2"), "{out}");

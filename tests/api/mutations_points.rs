@@ -129,7 +129,7 @@ pub async fn point_errors_write_nothing(app: TestApp) {
         ),
         (
             CREATE_REFORM,
-            json!({"sectionId": section, "title": "A: b", "description": "d"}),
+            json!({"sectionId": section, "title": "A\nb", "description": "d"}),
             "BAD_USER_INPUT",
             Some("title"),
         ),

@@ -84,7 +84,7 @@ pub async fn section_errors_write_nothing(app: TestApp) {
             Some("position"),
         ),
         (
-            json!({"articleId": id, "heading": "Ends with a period."}),
+            json!({"articleId": id, "heading": "Two\nlines"}),
             "BAD_USER_INPUT",
             Some("heading"),
         ),
@@ -136,7 +136,7 @@ pub async fn section_errors_write_nothing(app: TestApp) {
             None,
         ),
         (
-            json!({"id": section, "input": {"heading": "Why?"}}),
+            json!({"id": section, "input": {"heading": "Why?\nBecause"}}),
             "BAD_USER_INPUT",
             Some("heading"),
         ),

@@ -134,27 +134,30 @@ async fn subscribers(app: &TestApp, n: usize) {
     }
 }
 
-/// Writes the seed document to a file and returns its path.
-fn seed_file(dir: &tempfile::TempDir) -> String {
-    let path = dir.path().join("article.txt");
-    std::fs::write(&path, SEED).unwrap();
-    path.display().to_string()
+/// The seed document with a paragraph no earlier call added, so that replacing an article
+/// with it is a change (replacing with identical content writes nothing and announces nothing).
+fn edited_seed() -> String {
+    static EDITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let n = EDITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{SEED}\nEdit number {n}.")
 }
 
-/// Imports the seed document as `slug` (replacing it) through the `annals` command line.
+/// Imports an edited seed document as `slug` (replacing it) through the `annals` command line.
 fn cli_import(app: &TestApp, slug: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let file = seed_file(&dir);
+    let file = dir.path().join("edited.txt");
+    std::fs::write(&file, edited_seed()).unwrap();
+    let file = file.display().to_string();
     let (ok, _, stderr) = app.cli(&["import", &file, "--slug", slug, "--replace"]);
     assert!(ok, "annals import failed: {stderr}");
 }
 
-/// Imports the seed document as `slug` in this process through the editing layer, which
-/// publishes on the app's bus after the commit, as a mutation does.
+/// Imports an edited seed document as `slug` in this process through the editing layer,
+/// which publishes on the app's bus after the commit, as a mutation does.
 async fn import_in_process(app: &TestApp, slug: &str) -> ArticleEvent {
     let editing = annals::editing::Editing::new(app.db.clone(), app.events.clone());
     let request = annals::editing::import::ImportRequest {
-        document: SEED.to_owned(),
+        document: edited_seed(),
         slug: Some(slug.to_owned()),
         replace: true,
         reforms_under: None,

@@ -5,11 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Reaction, Reform, Revision, Section, Topic,
+    diff::ContentChange,
     revision::{RevisionConnection, RevisionTotal},
 };
 use crate::{
-    content::{Document, PointDoc, SectionDoc, render_markdown},
+    content::{Document, PointDoc, SectionDoc, diff::diff, render_document, render_markdown},
     entities::article,
+    error::Error,
     graphql::{
         ids::GlobalId,
         loaders::{
@@ -21,6 +23,7 @@ use crate::{
     store::{
         page::{Key, Page},
         points::{Point, PointKind},
+        revisions::snapshot_of,
         topics::Tagged,
     },
 };
@@ -104,30 +107,40 @@ impl Article {
     /// reforms and reactions in place.
     #[graphql(complexity = 20)]
     async fn markdown(&self, ctx: &Context<'_>) -> Result<String> {
-        let id = self.0.id;
-        let (sections, reforms, reactions) = futures::try_join!(
-            load(ctx, SectionsOfArticle(id)),
-            load(ctx, PointsOfArticle(PointKind::Reform, id)),
-            load(ctx, PointsOfArticle(PointKind::Reaction, id)),
+        Ok(render_markdown(&self.content(ctx).await?))
+    }
+
+    /// The whole article in the Annals text format, exactly as `annals export` writes it and
+    /// `importArticle` reads it back: importing it gives the same sections, points, kinds,
+    /// texts, order and slugs. The seed's plain format wherever that reads right.
+    #[graphql(complexity = 20)]
+    async fn document(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(render_document(&self.content(ctx).await?))
+    }
+
+    /// What changed between two versions, as typed changes (nodes added, removed, moved, and
+    /// fields changed with their old and new values), computed from the revisions'
+    /// snapshots. `diff(from: current, to: n)` shows what reverting to version n would do.
+    #[graphql(complexity = 50)]
+    async fn diff(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The older version (1 to the current version).")] from: i32,
+        #[graphql(desc = "The newer version (1 to the current version).")] to: i32,
+    ) -> Result<Vec<ContentChange>> {
+        let (old, new) = futures::try_join!(
+            load(ctx, RevisionOfArticle(self.0.id, from)),
+            load(ctx, RevisionOfArticle(self.0.id, to)),
         )?;
-        let mut reforms = by_section(reforms.unwrap_or_default());
-        let mut reactions = by_section(reactions.unwrap_or_default());
-        let doc_sections = sections
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| SectionDoc {
-                reforms: reforms.remove(&s.id).unwrap_or_default(),
-                reactions: reactions.remove(&s.id).unwrap_or_default(),
-                heading: s.heading,
-                body: s.body,
-            })
-            .collect();
-        let doc = Document {
-            title: self.0.title.clone(),
-            summary: self.0.summary.clone(),
-            sections: doc_sections,
+        let missing = |v: i32| {
+            Error::not_found(format!(
+                "the article has no version {v} (its versions are 1 to {})",
+                self.0.version
+            ))
         };
-        Ok(render_markdown(&doc))
+        let old = snapshot_of(&old.ok_or_else(|| missing(from))?)?;
+        let new = snapshot_of(&new.ok_or_else(|| missing(to))?)?;
+        Ok(diff(&old, &new).into_iter().map(ContentChange).collect())
     }
 
     /// 1 on creation, +1 on every committed change to the article or anything in it.
@@ -203,9 +216,40 @@ fn by_section(points: Vec<Point>) -> std::collections::HashMap<i64, Vec<PointDoc
     let mut map: std::collections::HashMap<i64, Vec<PointDoc>> = std::collections::HashMap::new();
     for p in points {
         map.entry(p.section_id).or_default().push(PointDoc {
+            slug: Some(p.slug),
             title: p.title,
             description: p.description,
         });
     }
     map
+}
+
+impl Article {
+    /// The article's content, from the request's batched loaders.
+    async fn content(&self, ctx: &Context<'_>) -> Result<Document> {
+        let id = self.0.id;
+        let (sections, reforms, reactions) = futures::try_join!(
+            load(ctx, SectionsOfArticle(id)),
+            load(ctx, PointsOfArticle(PointKind::Reform, id)),
+            load(ctx, PointsOfArticle(PointKind::Reaction, id)),
+        )?;
+        let mut reforms = by_section(reforms.unwrap_or_default());
+        let mut reactions = by_section(reactions.unwrap_or_default());
+        let sections = sections
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| SectionDoc {
+                reforms: reforms.remove(&s.id).unwrap_or_default(),
+                reactions: reactions.remove(&s.id).unwrap_or_default(),
+                slug: Some(s.slug),
+                heading: s.heading,
+                body: s.body,
+            })
+            .collect();
+        Ok(Document {
+            title: self.0.title.clone(),
+            summary: self.0.summary.clone(),
+            sections,
+        })
+    }
 }

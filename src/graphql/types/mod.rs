@@ -2,11 +2,13 @@
 
 pub mod article;
 pub mod connections;
+pub mod diff;
 pub mod inputs;
 pub mod node;
 pub mod point;
 pub mod revision;
 pub mod section;
+pub mod snapshot;
 pub mod topic;
 
 pub use article::Article;

@@ -3,7 +3,8 @@
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
-use crate::{connection_type, entities::revision};
+use super::snapshot::ArticleSnapshot;
+use crate::{connection_type, entities::revision, store::revisions::snapshot_of};
 
 /// One committed version of an article; history is append-only.
 #[derive(Clone)]
@@ -38,9 +39,16 @@ impl Revision {
         self.0.node_id.clone().map(ID)
     }
 
-    /// The article's plain-text export at this version.
+    /// The article at this version in the Annals text format, exactly as `annals export`
+    /// (and `Article.document`) wrote it then.
     async fn document(&self) -> &str {
         &self.0.document
+    }
+
+    /// The complete article tree at this version: what `revertArticle` restores.
+    #[graphql(complexity = 20)]
+    async fn snapshot(&self) -> Result<ArticleSnapshot> {
+        Ok(ArticleSnapshot(snapshot_of(&self.0)?))
     }
 }
 
