@@ -2,7 +2,9 @@
 //!
 //! Tokens come from `ANNALS_EDITOR_TOKENS` (comma-separated `name:token`; a bare token is named
 //! `editor`) and from the file named by `ANNALS_EDITOR_TOKENS_FILE` (the same entries, one per
-//! line, `#` starts a comment). Only SHA-256 hashes of the tokens are kept; a presented token
+//! line, `#` starts a comment). An entry may give the token's SHA-256 instead of the token,
+//! as `name:sha256:<64 hex digits>` (what `annals token new` prints), so the file need not hold
+//! secrets. Only SHA-256 hashes of the tokens are kept; a presented token
 //! is hashed and compared with every configured hash in constant time. No token ever reaches a
 //! log, an error message or `Debug` output: only the configured names do.
 
@@ -22,10 +24,32 @@ fn hash(token: &str) -> Hash {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The prefix of a hashed token in an entry: `name:sha256:<64 hex digits>`.
+const HASHED: &str = "sha256:";
+
+/// The tokens-file line that grants `token` to `name` without holding the token itself.
+pub fn hashed_entry(name: &str, token: &str) -> String {
+    let hex: String = hash(token).iter().map(|b| format!("{b:02x}")).collect();
+    format!("{name}:{HASHED}{hex}")
+}
+
+fn parse_hex(hex: &str) -> Option<Hash> {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Configured editors: names and token hashes. `Debug` shows names only.
 #[derive(Clone, Default)]
 pub struct EditorTokens {
     entries: Vec<(String, Hash)>,
+    /// How many entries gave the token in clear (rather than as `sha256:...`).
+    plain: usize,
     /// Descriptions of malformed entries (never containing the entry's text).
     problems: Vec<String>,
 }
@@ -89,11 +113,32 @@ impl EditorTokens {
             ));
             return;
         }
+        if let Some(hex) = token.strip_prefix(HASHED) {
+            match parse_hex(hex) {
+                Some(hash) => self.entries.push((name.to_owned(), hash)),
+                None => self.problems.push(format!(
+                    "{place} is malformed: expected name:sha256: and 64 hex digits"
+                )),
+            }
+            return;
+        }
+        self.plain += 1;
         self.entries.push((name.to_owned(), hash(token)));
+    }
+
+    /// The configured editor names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// How many entries hold a token in clear.
+    pub fn plain_entries(&self) -> usize {
+        self.plain
     }
 
     /// Adds every entry of `other`.
     pub fn extend(&mut self, other: Self) {
+        self.plain += other.plain;
         self.entries.extend(other.entries);
         self.problems.extend(other.problems);
     }

@@ -6,29 +6,15 @@ use clap::Args;
 
 use crate::auth::EditorTokens;
 
-/// Where the database is, how the server listens and which limits guard it.
-///
-/// Each field is a flag and an environment variable; flags win. A value that does not parse
-/// stops start-up with one line naming the setting.
-#[derive(Debug, Clone, Args)]
-pub struct Config {
-    /// Database URL: `sqlite://FILE?mode=rwc` (embedded, the default) or `postgres://...`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://annals.db?mode=rwc",
-        global = true
-    )]
-    pub database_url: String,
+/// The default database: an SQLite file in the working directory, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://annals.db?mode=rwc";
 
-    /// Address the HTTP server listens on.
-    #[arg(
-        long,
-        env = "ANNALS_LISTEN",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
-    pub listen: SocketAddr,
+/// The settings every subcommand shares: where the database is, and how to log.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded, the default) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
 
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `annals=debug,info`.
     #[arg(long, env = "ANNALS_LOG", default_value = "info", global = true)]
@@ -37,54 +23,54 @@ pub struct Config {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "ANNALS_LOG_JSON", default_value_t = false, global = true)]
     pub log_json: bool,
+}
+
+/// Where the database is, how the server listens and which limits guard it.
+///
+/// Each field is a flag and an environment variable; flags win. A value that does not parse
+/// stops start-up with one line naming the setting. The flags belong to `annals serve` (and
+/// the bare `annals`); the database URL and logging come from [`Common`], shared by every
+/// subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL (from [`Common`]).
+    #[arg(skip = String::from(DEFAULT_DATABASE_URL))]
+    pub database_url: String,
+
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "ANNALS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Log filter (from [`Common`]).
+    #[arg(skip = String::from("info"))]
+    pub log: String,
+
+    /// JSON log lines (from [`Common`]).
+    #[arg(skip)]
+    pub log_json: bool,
 
     /// Serve GraphQL introspection (`__schema`, `__type`); off also turns field suggestions off.
-    #[arg(long, env = "ANNALS_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "ANNALS_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 
     /// Largest number of pooled database connections.
-    #[arg(
-        long,
-        env = "ANNALS_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "ANNALS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
     /// How long a request may wait for a pooled connection, in milliseconds.
-    #[arg(
-        long,
-        env = "ANNALS_DB_ACQUIRE_TIMEOUT_MS",
-        default_value_t = 3_000,
-        global = true
-    )]
+    #[arg(long, env = "ANNALS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
     pub db_acquire_timeout_ms: u64,
 
     /// Longest a single SQL statement may run on PostgreSQL, in milliseconds.
-    #[arg(
-        long,
-        env = "ANNALS_STATEMENT_TIMEOUT_MS",
-        default_value_t = 5_000,
-        global = true
-    )]
+    #[arg(long, env = "ANNALS_STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
     pub statement_timeout_ms: u64,
 
     /// Longest a whole HTTP request may take, in milliseconds.
-    #[arg(
-        long,
-        env = "ANNALS_REQUEST_TIMEOUT_MS",
-        default_value_t = 10_000,
-        global = true
-    )]
+    #[arg(long, env = "ANNALS_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
 
     /// Origins allowed to call the API from a browser (comma-separated); empty turns CORS off.
-    #[arg(
-        long,
-        env = "ANNALS_CORS_ORIGINS",
-        value_delimiter = ',',
-        global = true
-    )]
+    #[arg(long, env = "ANNALS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
     /// Editor tokens, comma-separated `name:token` (a bare token is named `editor`). Prefer the
@@ -93,13 +79,12 @@ pub struct Config {
         long,
         env = "ANNALS_EDITOR_TOKENS",
         hide_env_values = true,
-        value_parser = parse_editor_tokens,
-        global = true
+        value_parser = parse_editor_tokens
     )]
     pub editor_tokens: Option<EditorTokens>,
 
     /// A file of editor tokens: one `name:token` per line; `#` starts a comment.
-    #[arg(long, env = "ANNALS_EDITOR_TOKENS_FILE", global = true)]
+    #[arg(long, env = "ANNALS_EDITOR_TOKENS_FILE")]
     pub editor_tokens_file: Option<PathBuf>,
 
     /// Limits that guard the public endpoint.
@@ -111,89 +96,67 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Limits {
     /// Deepest selection nesting.
-    #[arg(
-        long = "max-depth",
-        env = "ANNALS_MAX_DEPTH",
-        default_value_t = 15,
-        global = true
-    )]
+    #[arg(long = "max-depth", env = "ANNALS_MAX_DEPTH", default_value_t = 15)]
     pub depth: usize,
     /// Highest complexity; a connection multiplies its children by `first`/`last`.
     #[arg(
         long = "max-complexity",
         env = "ANNALS_MAX_COMPLEXITY",
-        default_value_t = 50_000,
-        global = true
+        default_value_t = 50_000
     )]
     pub complexity: usize,
     /// Most aliases in one operation.
-    #[arg(
-        long = "max-aliases",
-        env = "ANNALS_MAX_ALIASES",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long = "max-aliases", env = "ANNALS_MAX_ALIASES", default_value_t = 30)]
     pub aliases: usize,
     /// Most root fields in one operation.
     #[arg(
         long = "max-root-fields",
         env = "ANNALS_MAX_ROOT_FIELDS",
-        default_value_t = 20,
-        global = true
+        default_value_t = 20
     )]
     pub root_fields: usize,
     /// Most directives on one field.
     #[arg(
         long = "max-directives",
         env = "ANNALS_MAX_DIRECTIVES",
-        default_value_t = 5,
-        global = true
+        default_value_t = 5
     )]
     pub directives: usize,
     /// Deepest nesting of list/object value literals.
     #[arg(
         long = "max-value-nesting",
         env = "ANNALS_MAX_VALUE_NESTING",
-        default_value_t = 64,
-        global = true
+        default_value_t = 64
     )]
     pub nesting: usize,
     /// Most field selections after fragment expansion.
     #[arg(
         long = "max-selections",
         env = "ANNALS_MAX_SELECTIONS",
-        default_value_t = 10_000,
-        global = true
+        default_value_t = 10_000
     )]
     pub selections: usize,
     /// Largest query text in bytes.
-    #[arg(long = "max-query-bytes", env = "ANNALS_MAX_QUERY_BYTES", default_value_t = 64 * 1024, global = true)]
+    #[arg(long = "max-query-bytes", env = "ANNALS_MAX_QUERY_BYTES", default_value_t = 64 * 1024)]
     pub query_bytes: usize,
     /// Largest request body in bytes.
-    #[arg(long = "max-body-bytes", env = "ANNALS_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    #[arg(long = "max-body-bytes", env = "ANNALS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub body_bytes: usize,
     /// Most operations in one batched request.
-    #[arg(
-        long = "max-batch",
-        env = "ANNALS_MAX_BATCH",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long = "max-batch", env = "ANNALS_MAX_BATCH", default_value_t = 10)]
     pub batch: usize,
     /// Most request headers; more is answered with 431.
     #[arg(
         long = "max-headers",
         env = "ANNALS_MAX_HEADERS",
-        default_value_t = 100,
-        global = true
+        default_value_t = 100
     )]
     pub headers: usize,
     /// How long a client may take to send its request headers, in milliseconds (slowloris guard).
     #[arg(
         long = "header-read-timeout-ms",
         env = "ANNALS_HEADER_READ_TIMEOUT_MS",
-        default_value_t = 30_000,
-        global = true
+        default_value_t = 30_000
     )]
     pub header_read_timeout_ms: u64,
     /// Most GraphQL requests executing at once; more wait their turn (within their time
@@ -201,13 +164,20 @@ pub struct Limits {
     #[arg(
         long = "max-concurrent-requests",
         env = "ANNALS_MAX_CONCURRENT_REQUESTS",
-        default_value_t = 16,
-        global = true
+        default_value_t = 16
     )]
     pub concurrent_requests: usize,
 }
 
 impl Config {
+    /// Takes the shared settings from `common`.
+    pub fn with(mut self, common: Common) -> Self {
+        self.database_url = common.database_url;
+        self.log = common.log;
+        self.log_json = common.log_json;
+        self
+    }
+
     /// The configuration with every default and the given database, for tests and tools.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         use clap::{FromArgMatches, Parser};

@@ -100,12 +100,14 @@ fn dedupe<'a>(slugs: impl Iterator<Item = &'a mut Option<String>>) {
 /// A whole article with every slug filled in, as the database would hold it.
 pub fn document() -> impl Strategy<Value = Document> {
     (
+        prop_oneof![Just(None), "[a-z]{1,5}(-[0-9]{1,2})?".prop_map(Some)],
         name().prop_map(|t| t.strip_prefix("- ").map_or(t.clone(), |r| format!("T{r}"))),
         text(),
         prop::collection::vec(section(), 0..5),
     )
-        .prop_map(|(title, summary, sections)| {
+        .prop_map(|(slug, title, summary, sections)| {
             let mut doc = Document {
+                slug,
                 title,
                 summary,
                 sections,

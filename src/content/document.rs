@@ -7,6 +7,8 @@ use super::slug::{slugify, unique_slug};
 /// A whole article: title, intro summary and its sections in order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Document {
+    /// The article's slug, when the document names one (`{#slug}` after the title).
+    pub slug: Option<String>,
     /// The article title (first line of the plain-text format).
     pub title: String,
     /// The intro paragraphs before the first heading, joined with `"\n"`.

@@ -314,7 +314,7 @@ struct RawSection<'a> {
 /// or body text according to `rules` (an explicit `{kind}` on a heading or point wins).
 ///
 /// The grammar, line by line (a trailing `\r` is dropped; blank lines are ignored):
-/// - line 1 is the title;
+/// - line 1 is the title, optionally followed by ` {#slug}` (the article's slug);
 /// - `\TEXT` is a literal text line `TEXT` (possibly empty) of the summary or section body;
 /// - `## HEADING` or `## HEADING {ATTRS}` is a heading, whatever it ends with;
 /// - a line that [`is_heading`] is a heading;
@@ -339,11 +339,19 @@ pub fn parse_document(text: &str, rules: &Classification) -> Result<Document, Im
     if title.trim().is_empty() {
         return Err(line_error(1, "expected a title, found an empty line"));
     }
+    let line_one = title;
+    let (title, title_attrs) = split_attrs(title, 1)?;
     if title.starts_with("- ") {
         return Err(line_error(
             1,
-            format!("expected a title, found the point {title:?}"),
+            format!("expected a title, found the point {line_one:?}"),
         ));
+    }
+    if title_attrs.kind.is_some() {
+        return Err(line_error(1, "a title takes only a {#slug}, not a kind"));
+    }
+    if title.trim().is_empty() {
+        return Err(line_error(1, "expected a title before the {...} list"));
     }
 
     let mut summary: Vec<&str> = Vec::new();
@@ -469,6 +477,7 @@ pub fn parse_document(text: &str, rules: &Classification) -> Result<Document, Im
     }
 
     Ok(Document {
+        slug: title_attrs.slug,
         title: title.to_string(),
         summary: summary.join("\n"),
         sections: docs,

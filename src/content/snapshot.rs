@@ -153,6 +153,7 @@ impl Snapshot {
                 .collect()
         };
         Document {
+            slug: Some(self.slug.clone()),
             title: self.title.clone(),
             summary: self.summary.clone(),
             sections: self

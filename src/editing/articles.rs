@@ -49,6 +49,7 @@ pub async fn create(ed: &Editing, editor: &str, input: NewArticleInput) -> Resul
     let new = NewArticle {
         slug,
         document: Document {
+            slug: None,
             title,
             summary,
             sections: Vec::new(),

@@ -2,9 +2,13 @@
 //! `annals import` and the `importArticle` mutation.
 
 use super::{Editing, change, tx, validate};
+use sea_orm::DatabaseTransaction;
+
 use crate::{
     content::{
-        Classification, Document, ImportError, Snapshot, parse_document, slugify, unique_slug,
+        Classification, Document, ImportError, Snapshot,
+        diff::{ContentChange, diff},
+        parse_document, slugify, unique_slug,
     },
     entities::article,
     error::{Error, Result},
@@ -82,6 +86,120 @@ fn check(doc: &Document) -> Result<()> {
     Ok(())
 }
 
+/// What an import does, decided inside its transaction.
+enum Resolved {
+    /// A new article.
+    Create(NewArticle),
+    /// A new version of an existing article.
+    Replace {
+        existing: article::Model,
+        current: Box<Snapshot>,
+        target: Box<Snapshot>,
+    },
+    /// The existing article already has this content.
+    Unchanged(article::Model),
+}
+
+/// What an import would do, as `annals import --dry-run` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A new article with this slug.
+    Create {
+        /// Its slug.
+        slug: String,
+        /// How many sections it would have.
+        sections: usize,
+    },
+    /// A new version of this article.
+    Replace {
+        /// Its slug.
+        slug: String,
+        /// The typed changes (as `Article.diff` lists them) the new version makes.
+        changes: Vec<ContentChange>,
+    },
+    /// Nothing: the article already has this content.
+    Unchanged {
+        /// Its slug.
+        slug: String,
+    },
+}
+
+async fn resolve(txn: &DatabaseTransaction, request: ImportRequest) -> Result<Resolved> {
+    let rules = Classification {
+        reforms_under: request.reforms_under,
+        reactions_under: request.reactions_under,
+    };
+    let document = parse(&request.document, &rules)?.with_slugs();
+    // The option wins over the document's own `{#slug}`; either is a given slug.
+    let given = request.slug.is_some() || document.slug.is_some();
+    let slug = match request.slug.or_else(|| document.slug.clone()) {
+        Some(slug) => validate::slug("slug", &slug)?,
+        None => slugify(&document.title),
+    };
+    let existing = store::articles::by_slug(txn, &slug).await?;
+    Ok(match existing {
+        Some(existing) if request.replace => {
+            let existing = tx::lock_article(txn, existing.id).await?;
+            let current = snapshots::load(txn, &existing).await?;
+            let target = Snapshot::from_document(&existing.slug, &document)
+                .matched_to(&current)
+                .with_tags_of(&current);
+            if target.content() == current.content() {
+                Resolved::Unchanged(existing)
+            } else {
+                Resolved::Replace {
+                    existing,
+                    current: Box::new(current),
+                    target: Box::new(target),
+                }
+            }
+        }
+        Some(_) if given => {
+            return Err(Error::conflict(format!(
+                "an article with slug {slug:?} already exists; import with replace to replace it"
+            )));
+        }
+        Some(_) => {
+            let taken = store::articles::slugs_like(txn, &slug).await?;
+            Resolved::Create(NewArticle {
+                slug: unique_slug(&slug, |c| taken.iter().any(|t| t == c)),
+                document,
+                created_at: now(),
+            })
+        }
+        None => Resolved::Create(NewArticle {
+            slug,
+            document,
+            created_at: now(),
+        }),
+    })
+}
+
+/// Says what [`import`] would do with `request`, without writing anything: the same parsing,
+/// validation and slug rules, and the number of changes a replace would make.
+pub async fn plan(ed: &Editing, request: ImportRequest) -> Result<Plan> {
+    let txn = tx::begin(&ed.db).await?;
+    let plan = match resolve(&txn, request).await? {
+        Resolved::Create(new) => Plan::Create {
+            slug: new.slug,
+            sections: new.document.sections.len(),
+        },
+        Resolved::Replace {
+            existing,
+            current,
+            target,
+        } => Plan::Replace {
+            slug: existing.slug,
+            changes: diff(&current, &target),
+        },
+        Resolved::Unchanged(existing) => Plan::Unchanged {
+            slug: existing.slug,
+        },
+    };
+    txn.rollback().await?;
+    Ok(plan)
+}
+
 /// Imports a document as a new article, or as a new version of the article with that slug
 /// when `replace` is set (`CONFLICT` otherwise, for a given slug; a slug derived from the
 /// title that is taken gets `-2`, `-3`, ... instead). One transaction: a failure writes
@@ -91,63 +209,33 @@ fn check(doc: &Document) -> Result<()> {
 /// content still has keep their ids and topic tags, and content equal to the current version
 /// changes nothing at all (no version, no revision, no event).
 pub async fn import(ed: &Editing, editor: &str, request: ImportRequest) -> Result<Imported> {
-    let rules = Classification {
-        reforms_under: request.reforms_under,
-        reactions_under: request.reactions_under,
-    };
-    let document = parse(&request.document, &rules)?.with_slugs();
-    let given = request.slug.is_some();
-    let slug = match request.slug {
-        Some(slug) => validate::slug("slug", &slug)?,
-        None => slugify(&document.title),
-    };
     let txn = tx::begin(&ed.db).await?;
-    let existing = store::articles::by_slug(&txn, &slug).await?;
-    let slug = match &existing {
-        Some(_) if !request.replace && !given => {
-            let taken = store::articles::slugs_like(&txn, &slug).await?;
-            unique_slug(&slug, |c| taken.iter().any(|t| t == c))
+    let imported = match resolve(&txn, request).await? {
+        Resolved::Unchanged(article) => {
+            return Ok(Imported {
+                article,
+                created: false,
+                changed: false,
+            });
         }
-        _ => slug,
-    };
-    let imported = match existing {
-        Some(existing) if request.replace => {
-            let existing = tx::lock_article(&txn, existing.id).await?;
-            let current = snapshots::load(&txn, &existing).await?;
-            let target = Snapshot::from_document(&existing.slug, &document)
-                .matched_to(&current)
-                .with_tags_of(&current);
-            if target.content() == current.content() {
-                return Ok(Imported {
-                    article: existing,
-                    created: false,
-                    changed: false,
-                });
-            }
+        Resolved::Replace {
+            existing,
+            current,
+            target,
+        } => {
             let written = snapshots::apply(&txn, &existing, &current, &target).await?;
             let change = tx::Change {
                 editor,
                 kind: change::ARTICLE_IMPORTED,
                 node: None,
             };
-            let article = tx::bump(&txn, &written, change).await?;
             Imported {
-                article,
+                article: tx::bump(&txn, &written, change).await?,
                 created: false,
                 changed: true,
             }
         }
-        Some(_) if given => {
-            return Err(Error::conflict(format!(
-                "an article with slug {slug:?} already exists; import with replace to replace it"
-            )));
-        }
-        _ => {
-            let new = NewArticle {
-                slug,
-                document,
-                created_at: now(),
-            };
+        Resolved::Create(new) => {
             let articles = store::content::write_documents(&txn, &[new]).await?;
             store::content::record_created(&txn, &articles, editor, change::ARTICLE_CREATED)
                 .await?;

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One row of `topics`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "topics")]
 pub struct Model {
     /// Primary key.

@@ -119,6 +119,46 @@ fn push_filter(sql: &mut SqlBuilder, filter: &ArticleFilter) {
     }
 }
 
+/// One article as `annals list` shows it: its fields and how much it holds.
+#[derive(Debug, Clone, FromQueryResult, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleSummary {
+    /// The slug.
+    pub slug: String,
+    /// The title.
+    pub title: String,
+    /// The current version.
+    pub version: i32,
+    /// The last change.
+    pub updated_at: DateTime<Utc>,
+    /// How many sections it has.
+    pub sections: i64,
+    /// How many reforms it has.
+    pub reforms: i64,
+    /// How many reactions it has.
+    pub reactions: i64,
+}
+
+/// Every article that matches `filter`, by slug, with its counts, in one statement.
+pub async fn summaries(
+    db: &impl ConnectionTrait,
+    filter: &ArticleFilter,
+) -> Result<Vec<ArticleSummary>> {
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT a.slug, a.title, a.version, a.updated_at, \
+         (SELECT COUNT(*) FROM sections s WHERE s.article_id = a.id) AS sections, \
+         (SELECT COUNT(*) FROM reforms r WHERE r.article_id = a.id) AS reforms, \
+         (SELECT COUNT(*) FROM reactions r WHERE r.article_id = a.id) AS reactions \
+         FROM articles a WHERE 1=1",
+    );
+    push_filter(&mut sql, filter);
+    sql.push(" ORDER BY a.slug");
+    Ok(ArticleSummary::find_by_statement(sql.build())
+        .all(db)
+        .await?)
+}
+
 /// One page of the articles that match `filter`, in `sort` order.
 pub async fn page(
     db: &impl ConnectionTrait,
@@ -216,4 +256,13 @@ pub async fn counts_by_topic(
             ))
         })
         .collect()
+}
+
+/// Every article, by slug.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<article::Model>> {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(COLUMNS).push(" FROM articles a ORDER BY a.slug");
+    Ok(article::Model::find_by_statement(sql.build())
+        .all(db)
+        .await?)
 }

@@ -6,6 +6,7 @@
 
 pub mod articles;
 pub mod content;
+pub mod dump;
 pub mod page;
 pub mod points;
 pub mod revisions;

@@ -283,6 +283,9 @@ impl Rng {
 /// Number of topics synthetic articles draw from.
 pub const SYNTHETIC_TOPICS: usize = 200;
 
+/// Synthetic articles written between two progress reports.
+const PROGRESS_CHUNK: usize = 500;
+
 /// The synthetic article number `n` (1-based): 6 sections, 4 reforms, 3 reactions.
 pub fn synthetic_document(n: usize) -> Document {
     let mut rng = Rng(n as u64);
@@ -312,6 +315,7 @@ pub fn synthetic_document(n: usize) -> Document {
         })
         .collect();
     Document {
+        slug: None,
         title: format!("Synthetic {} {n}", rng.title(3)),
         summary: rng.sentence(25),
         sections,
@@ -320,7 +324,13 @@ pub fn synthetic_document(n: usize) -> Document {
 
 /// Adds synthetic articles `synthetic-1` .. `synthetic-N` (those missing), each tagged with 5
 /// of 200 synthetic topics, in one transaction with batched inserts.
-pub async fn seed_synthetic(db: &DatabaseConnection, count: usize) -> Result<SeedReport> {
+///
+/// `progress` is told how many of the new articles are written so far, and how many in all.
+pub async fn seed_synthetic(
+    db: &DatabaseConnection,
+    count: usize,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<SeedReport> {
     let txn = db.begin().await?;
     let topic_rows = (1..=SYNTHETIC_TOPICS).map(|i| topic::ActiveModel {
         id: NotSet,
@@ -371,27 +381,32 @@ pub async fn seed_synthetic(db: &DatabaseConnection, count: usize) -> Result<See
             created_at: base + Duration::microseconds(n as i64),
         })
         .collect();
-    let created = write_documents(&txn, &new).await?;
-    let tags: Vec<article_topic::ActiveModel> = created
-        .iter()
-        .enumerate()
-        .flat_map(|(i, article)| {
-            let n = i + article.id as usize;
-            (0..5).map(move |k| (article.id, (n * 7 + k * 41) % SYNTHETIC_TOPICS))
-        })
-        .map(|(article_id, t)| article_topic::ActiveModel {
-            article_id: Set(article_id),
-            topic_id: Set(topic_ids[t]),
-        })
-        .collect();
-    let mut tags = tags.into_iter().peekable();
-    while tags.peek().is_some() {
-        let chunk: Vec<_> = tags.by_ref().take(5_000).collect();
-        article_topic::Entity::insert_many(chunk).exec(&txn).await?;
+    let mut created = 0;
+    for chunk in new.chunks(PROGRESS_CHUNK) {
+        let articles = write_documents(&txn, chunk).await?;
+        let tags: Vec<article_topic::ActiveModel> = articles
+            .iter()
+            .enumerate()
+            .flat_map(|(i, article)| {
+                let n = created + i + article.id as usize;
+                (0..5).map(move |k| (article.id, (n * 7 + k * 41) % SYNTHETIC_TOPICS))
+            })
+            .map(|(article_id, t)| article_topic::ActiveModel {
+                article_id: Set(article_id),
+                topic_id: Set(topic_ids[t]),
+            })
+            .collect();
+        let mut tags = tags.into_iter().peekable();
+        while tags.peek().is_some() {
+            let chunk: Vec<_> = tags.by_ref().take(5_000).collect();
+            article_topic::Entity::insert_many(chunk).exec(&txn).await?;
+        }
+        record_created(&txn, &articles, SEED_EDITOR, "ARTICLE_CREATED").await?;
+        created += articles.len();
+        progress(created, new.len());
     }
-    record_created(&txn, &created, SEED_EDITOR, "ARTICLE_CREATED").await?;
     txn.commit().await?;
     Ok(SeedReport {
-        articles_created: created.len(),
+        articles_created: created,
     })
 }

@@ -111,3 +111,76 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<i64> {
         None => 0,
     })
 }
+
+/// A topic with everything it tags, by slug: what `annals export --all` writes to
+/// `topics.json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TopicEntry {
+    /// The topic's slug.
+    pub slug: String,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// The slugs of the articles it tags.
+    pub articles: Vec<String>,
+    /// The reforms it tags, as `article-slug/reform-slug`.
+    pub reforms: Vec<String>,
+    /// The reactions it tags, as `article-slug/reaction-slug`.
+    pub reactions: Vec<String>,
+}
+
+/// Every topic and what it tags, by slug, in four statements.
+pub async fn catalog(db: &impl ConnectionTrait) -> Result<Vec<TopicEntry>> {
+    let backend = db.get_database_backend();
+    let mut sql = SqlBuilder::new(backend, "SELECT ");
+    sql.push(COLUMNS).push(" FROM topics t ORDER BY t.slug");
+    let mut entries: Vec<TopicEntry> = topic::Model::find_by_statement(sql.build())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| TopicEntry {
+            slug: t.slug,
+            name: t.name,
+            description: t.description,
+            articles: Vec::new(),
+            reforms: Vec::new(),
+            reactions: Vec::new(),
+        })
+        .collect();
+    for tagged in [
+        Tagged::Article,
+        Tagged::Point(PointKind::Reform),
+        Tagged::Point(PointKind::Reaction),
+    ] {
+        let (table, column) = tagged.tag_table();
+        let text = match tagged {
+            Tagged::Article => format!(
+                "SELECT t.slug AS topic, a.slug AS item FROM {table} g \
+                 JOIN topics t ON t.id = g.topic_id JOIN articles a ON a.id = g.{column} \
+                 ORDER BY t.slug, a.slug"
+            ),
+            Tagged::Point(kind) => format!(
+                "SELECT t.slug AS topic, a.slug || '/' || p.slug AS item FROM {table} g \
+                 JOIN topics t ON t.id = g.topic_id JOIN {} p ON p.id = g.{column} \
+                 JOIN articles a ON a.id = p.article_id ORDER BY t.slug, a.slug, p.slug",
+                kind.table()
+            ),
+        };
+        let rows = db
+            .query_all_raw(SqlBuilder::new(backend, &text).build())
+            .await?;
+        for row in rows {
+            let topic: String = row.try_get("", "topic")?;
+            let item: String = row.try_get("", "item")?;
+            if let Some(entry) = entries.iter_mut().find(|e| e.slug == topic) {
+                match tagged {
+                    Tagged::Article => entry.articles.push(item),
+                    Tagged::Point(PointKind::Reform) => entry.reforms.push(item),
+                    Tagged::Point(PointKind::Reaction) => entry.reactions.push(item),
+                }
+            }
+        }
+    }
+    Ok(entries)
+}

@@ -364,13 +364,32 @@ impl Drop for TestApp {
 
 /// Runs the `annals` binary with `DATABASE_URL`; returns (exit ok, stdout, stderr).
 pub fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_annals"))
+    run_cli_with_input(database_url, args, None)
+}
+
+/// Runs the `annals` binary with `DATABASE_URL` and, when given, `input` on standard input.
+pub fn run_cli_with_input(
+    database_url: &str,
+    args: &[&str],
+    input: Option<&[u8]>,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_annals"))
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("ANNALS_LOG", "warn")
         .env_remove("RUST_BACKTRACE")
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run annals");
+    let mut stdin = child.stdin.take().expect("stdin");
+    if let Some(input) = input {
+        stdin.write_all(input).expect("write stdin");
+    }
+    drop(stdin);
+    let output = child.wait_with_output().expect("run annals");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -176,11 +176,16 @@ pub async fn tricky_content_survives_export_and_import(app: TestApp) {
     }
     untag(&mut expected);
     assert_eq!(content(&copy), expected);
-    assert_eq!(copy["document"], original["document"]);
+    // The same document but for its slug, which the copy's title line now names.
+    let copied = document.replacen("De-Stalinization\n", "De-Stalinization {#copy}\n", 1);
+    assert_eq!(copy["document"], copied.as_str());
     // The command line's export is the same text, byte for byte.
     let (ok, out, err) = app.cli(&["export", "copy"]);
     assert!(ok, "{err}");
-    assert_eq!(out, document);
+    assert_eq!(out, copied);
+    // Imported without a slug option, the document's own slug is used (and is taken now).
+    let body = app.mutate(IMPORT, json!({"doc": copied})).await;
+    TestApp::assert_error(&body, "CONFLICT", None);
 }
 
 pub async fn revision_documents_equal_the_export_at_each_version(app: TestApp) {
@@ -396,7 +401,7 @@ pub async fn old_revisions_are_migrated_and_revertable(app: TestApp) {
             ],
             vec![
                 1i64.into(),
-                "old".into(),
+                "old-article".into(),
                 "Old Article".into(),
                 "Intro.".into(),
                 2i32.into(),
@@ -527,7 +532,7 @@ pub async fn old_revisions_are_migrated_and_revertable(app: TestApp) {
     let app = TestApp::spawn_on(backend, old, |_: &mut Config| {}).await;
     let data = app
         .data(
-            "{ article(slug: \"old\") { revisions { nodes { version document snapshot { sections { heading reforms { id title } } } } } } }",
+            "{ article(slug: \"old-article\") { revisions { nodes { version document snapshot { sections { heading reforms { id title } } } } } } }",
             json!({}),
         )
         .await;
@@ -546,15 +551,15 @@ pub async fn old_revisions_are_migrated_and_revertable(app: TestApp) {
         1
     );
     let id = app
-        .data("{ article(slug: \"old\") { id } }", json!({}))
+        .data("{ article(slug: \"old-article\") { id } }", json!({}))
         .await["article"]["id"]
         .clone();
     assert_eq!(revert(&app, &id, 1, 2).await, 3);
-    let (ok, out, err) = app.cli(&["export", "old"]);
+    let (ok, out, err) = app.cli(&["export", "old-article"]);
     assert!(ok, "{err}");
     assert_eq!(out, v1);
     assert_eq!(revert(&app, &id, 2, 3).await, 4);
-    let (_, out, _) = app.cli(&["export", "old"]);
+    let (_, out, _) = app.cli(&["export", "old-article"]);
     assert_eq!(out, v2);
 }
 
@@ -598,9 +603,10 @@ pub async fn generated_articles_round_trip_through_the_database(app: TestApp) {
     };
     let mut generate = || docs.next().expect("enough generated documents");
     for case in 0..120 {
-        let doc = generate();
-        let text = annals::content::render_document(&doc);
+        let mut doc = generate();
         let slug = format!("gen-{case}");
+        doc.slug = Some(slug.clone());
+        let text = annals::content::render_document(&doc);
         let body = app.mutate(IMPORT, json!({"doc": text, "slug": slug})).await;
         assert!(
             body.get("errors").is_none(),
@@ -614,7 +620,8 @@ pub async fn generated_articles_round_trip_through_the_database(app: TestApp) {
         let slug = format!("chain-{chain}");
         let mut versions: Vec<(Value, Value)> = Vec::new();
         for step in 0..4 {
-            let doc = generate();
+            let mut doc = generate();
+            doc.slug = Some(slug.clone());
             let text = annals::content::render_document(&doc);
             let body = app
                 .mutate(

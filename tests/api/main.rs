@@ -10,6 +10,7 @@
 #[path = "../../src/content/arbitrary.rs"]
 mod arbitrary;
 mod cli;
+mod cli_tools;
 mod errors;
 #[allow(dead_code)] // shared helpers; not every test uses each
 mod helpers;
@@ -121,6 +122,13 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         cli::migrations_go_down_and_up,
         cli::synthetic_seed_has_the_promised_shape,
         cli::failed_seed_writes_nothing,
+        cli_tools::help_shows_each_command_its_own_settings,
+        cli_tools::list_shows_articles_as_text_and_json,
+        cli_tools::bulk_import_reports_each_file_and_dry_run_writes_nothing,
+        cli_tools::export_all_then_import_gives_the_same_articles,
+        cli_tools::dump_and_restore_across_backends_reproduce_the_archive,
+        cli_tools::a_new_token_works_from_its_hashed_line,
+        cli_tools::long_work_reports_progress_at_a_bounded_rate,
         mutations_articles::create_article_records_version_one,
         mutations_articles::create_article_errors_write_nothing,
         mutations_articles::update_article_bumps_version_and_noop_does_not,

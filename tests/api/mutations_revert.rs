@@ -82,7 +82,7 @@ pub async fn revert_to_the_seed_reproduces_it_exactly(app: TestApp) {
         five["article"]["revision"]["document"]
             .as_str()
             .unwrap()
-            .starts_with("Changed\nGone.")
+            .starts_with("Changed {#de-stalinization}\nGone.")
     );
     assert!(five["article"]["missing"].is_null());
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 
 async fn with_synthetic(app: &TestApp, n: usize) {
-    annals::store::seed::seed_synthetic(&app.db, n)
+    annals::store::seed::seed_synthetic(&app.db, n, &mut |_, _| {})
         .await
         .expect("synthetic seed");
 }

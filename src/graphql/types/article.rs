@@ -247,6 +247,7 @@ impl Article {
             })
             .collect();
         Ok(Document {
+            slug: Some(self.0.slug.clone()),
             title: self.0.title.clone(),
             summary: self.0.summary.clone(),
             sections,
