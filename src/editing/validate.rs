@@ -15,6 +15,12 @@ use crate::{
 pub const MAX_NAME_CHARS: usize = 300;
 /// Longest text (summary, body, description), in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
+/// Most sections one article may have; more is `BAD_USER_INPUT` (the cost model relies on it).
+pub const MAX_SECTIONS_PER_ARTICLE: usize = 50;
+/// Most points (reforms and reactions together) one article may have.
+pub const MAX_POINTS_PER_ARTICLE: usize = 50;
+/// Most topics one article, reform or reaction may be tagged with.
+pub const MAX_TOPICS_PER_ITEM: usize = 8;
 
 fn control_chars(field: &str, value: &str, allow_newline: bool) -> Result<()> {
     match value

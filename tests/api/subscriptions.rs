@@ -301,7 +301,10 @@ pub async fn queries_run_as_one_result(app: TestApp) {
     .await;
     assert_eq!(
         ws.json().await,
-        json!({ "id": "q", "type": "next", "payload": { "data": { "article": { "title": "De-Stalinization" } } } })
+        json!({ "id": "q", "type": "next", "payload": {
+            "data": { "article": { "title": "De-Stalinization" } },
+            "extensions": { "cost": { "requested": 1, "limit": 500_000 } },
+        } })
     );
     assert_eq!(ws.json().await, json!({ "id": "q", "type": "complete" }));
 }

@@ -16,7 +16,7 @@ use crate::{
             PointsOfArticle, RevisionOfArticle, RevisionsOfArticle, SectionsOfArticle, TopicsOf,
             load,
         },
-        pagination::{ListId, PageArgs, connection_complexity},
+        pagination::{ListId, PageArgs},
     },
     store::{
         page::{Key, Page},
@@ -53,7 +53,6 @@ impl Article {
     }
 
     /// The sections in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         let rows = load(ctx, SectionsOfArticle(self.0.id))
             .await?
@@ -74,7 +73,6 @@ impl Article {
     }
 
     /// Every reform of the article, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
         let rows = load(ctx, PointsOfArticle(PointKind::Reform, self.0.id))
             .await?
@@ -83,7 +81,6 @@ impl Article {
     }
 
     /// Every reaction to the events the article describes, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let rows = load(ctx, PointsOfArticle(PointKind::Reaction, self.0.id))
             .await?
@@ -92,7 +89,6 @@ impl Article {
     }
 
     /// The topics the article is tagged with, by name.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
         let rows = load(ctx, TopicsOf(Tagged::Article, self.0.id))
             .await?
@@ -102,7 +98,6 @@ impl Article {
 
     /// The whole article as Markdown: title, summary, and each section with its body,
     /// reforms and reactions in place.
-    #[graphql(complexity = 20)]
     async fn markdown(&self, ctx: &Context<'_>) -> Result<String> {
         let id = self.0.id;
         let (sections, reforms, reactions) = futures::try_join!(
@@ -146,7 +141,6 @@ impl Article {
     }
 
     /// The article's committed versions, newest first.
-    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     async fn revisions(
         &self,
         ctx: &Context<'_>,

@@ -61,7 +61,6 @@ macro_rules! point_type {
             }
 
             #[doc = concat!("The topics this ", $what, " is tagged with, by name.")]
-            #[graphql(complexity = "1 + 10 * child_complexity")]
             async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
                 let rows = load(ctx, TopicsOf(Tagged::Point($kind), self.0.id))
                     .await?

@@ -52,7 +52,6 @@ impl Section {
     }
 
     /// The reforms under this section, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
         let rows = load(ctx, PointsOfSection(PointKind::Reform, self.0.id))
             .await?
@@ -61,7 +60,6 @@ impl Section {
     }
 
     /// The reactions under this section, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let rows = load(ctx, PointsOfSection(PointKind::Reaction, self.0.id))
             .await?
