@@ -300,6 +300,20 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_state_the_bounds() {
+        let config = Config::for_database("sqlite::memory:");
+        let sdl = crate::graphql::sdl(&build_schema(&config.limits, true, None));
+        for text in [
+            format!("at most {MAX_SECTIONS_PER_ARTICLE} per article"),
+            format!("at most {MAX_POINTS_PER_ARTICLE}"),
+            format!("at most {MAX_TOPICS_PER_ITEM}; the cost model counts {MAX_TOPICS_PER_ITEM}"),
+            format!("the cost model counts {TOPIC_POINTS_CHARGE}"),
+        ] {
+            assert!(sdl.contains(&text), "the SDL should say {text:?}");
+        }
+    }
+
+    #[test]
     fn scalars_and_counts_are_free() {
         assert_eq!(cost("{ __typename articles { totalCount } }", json!({})), 0);
         assert_eq!(

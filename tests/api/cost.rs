@@ -219,7 +219,7 @@ pub async fn budgets_are_spent_refused_and_refilled(app: TestApp) {
         c.limits.cost_budget_per_minute = per_minute;
     })
     .await;
-    // 100 articles with their tags: 100 * (1 + 8) = 900 points.
+    // 100 articles with their tags: 100 * (1 + 12) = 1,300 points.
     let query = "{ articles(first: 100) { nodes { id topics { id } } } }";
     let send = |accept: &'static str| {
         metered
@@ -230,7 +230,7 @@ pub async fn budgets_are_spent_refused_and_refilled(app: TestApp) {
             .send()
     };
     let dry = dry_run(&metered, query).await;
-    assert_eq!(cost_of(&dry).0, 900);
+    assert_eq!(cost_of(&dry).0, 1_300);
     assert_eq!(dry["extensions"]["cost"]["remaining"], per_minute, "{dry}");
 
     let mut last_remaining = per_minute;
@@ -252,7 +252,7 @@ pub async fn budgets_are_spent_refused_and_refilled(app: TestApp) {
         last_remaining = remaining;
     };
     assert!(
-        last_remaining < 900 + 100,
+        last_remaining < 1_300 + 100,
         "spent the budget first: {last_remaining}"
     );
     assert_eq!(TestApp::error_code(&refused), "LIMIT_EXCEEDED", "{refused}");
@@ -278,4 +278,113 @@ pub async fn budgets_are_spent_refused_and_refilled(app: TestApp) {
     let response = send("application/json").await.unwrap();
     let body: Value = response.json().await.unwrap();
     assert!(body.get("errors").is_none(), "refilled: {body}");
+}
+
+/// The caps the cost model relies on hold: sections, points and tags per article, through the
+/// mutations and the importer, refused with BAD_USER_INPUT and nothing written.
+pub async fn caps_are_enforced(app: TestApp) {
+    use annals::editing::validate::{
+        MAX_POINTS_PER_ARTICLE, MAX_SECTIONS_PER_ARTICLE, MAX_TOPICS_PER_ITEM,
+    };
+    let article = app.seed_article().await;
+    let article_id = article["id"].as_str().unwrap().to_owned();
+    let section_id = article["sections"][0]["id"].as_str().unwrap().to_owned();
+
+    const SECTION: &str = "mutation($a: ID!, $h: String!) { createSection(input: { articleId: $a, heading: $h }) { section { id } } }";
+    let sections = article["sections"].as_array().unwrap().len();
+    for i in sections..MAX_SECTIONS_PER_ARTICLE {
+        app.mutate_ok(
+            SECTION,
+            json!({ "a": article_id, "h": format!("Part {i}") }),
+        )
+        .await;
+    }
+    let before = app.snapshot().await;
+    let body = app
+        .mutate(SECTION, json!({ "a": article_id, "h": "One too many" }))
+        .await;
+    TestApp::assert_error(&body, "BAD_USER_INPUT", Some("articleId"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("50"),
+        "{body}"
+    );
+    assert_eq!(app.snapshot().await, before);
+
+    const REFORM: &str = "mutation($s: ID!, $t: String!) { createReform(input: { sectionId: $s, title: $t, description: \"D.\" }) { reform { id } } }";
+    let points = article["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reforms"].as_array().unwrap().len() + s["reactions"].as_array().unwrap().len())
+        .sum::<usize>();
+    for i in points..MAX_POINTS_PER_ARTICLE {
+        app.mutate_ok(
+            REFORM,
+            json!({ "s": section_id, "t": format!("Point {i}") }),
+        )
+        .await;
+    }
+    let before = app.snapshot().await;
+    let body = app
+        .mutate(REFORM, json!({ "s": section_id, "t": "One too many" }))
+        .await;
+    TestApp::assert_error(&body, "BAD_USER_INPUT", Some("sectionId"));
+    assert_eq!(app.snapshot().await, before);
+
+    const TOPIC: &str =
+        "mutation($s: String!) { createTopic(input: { slug: $s, name: $s }) { topic { id } } }";
+    const TAG: &str =
+        "mutation($c: ID!, $t: ID!) { tagTopic(contentId: $c, topicId: $t) { topic { id } } }";
+    let tags = article["topics"].as_array().unwrap().len();
+    let mut topic_ids = Vec::new();
+    for i in 0..=(MAX_TOPICS_PER_ITEM - tags) {
+        let data = app
+            .mutate_ok(TOPIC, json!({ "s": format!("cap-topic-{i}") }))
+            .await;
+        topic_ids.push(
+            data["createTopic"]["topic"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let (last, fill) = topic_ids.split_last().unwrap();
+    for topic in fill {
+        app.mutate_ok(TAG, json!({ "c": article_id, "t": topic }))
+            .await;
+    }
+    // Tagging again with a topic already there is still a no-op, not a refusal.
+    let tagged = article["topics"][0]["id"].as_str().unwrap();
+    app.mutate_ok(TAG, json!({ "c": article_id, "t": tagged }))
+        .await;
+    let before = app.snapshot().await;
+    let body = app.mutate(TAG, json!({ "c": article_id, "t": last })).await;
+    TestApp::assert_error(&body, "BAD_USER_INPUT", Some("contentId"));
+    assert_eq!(app.snapshot().await, before);
+
+    // The importer: one section, or one point, over the cap is refused.
+    const IMPORT: &str = "mutation($doc: String!, $ru: [String!]) { importArticle(document: $doc, reformsUnder: $ru) { article { id } } }";
+    let many_sections: String = (0..=MAX_SECTIONS_PER_ARTICLE)
+        .map(|i| format!("Heading {i}\nText.\n"))
+        .collect();
+    let many_points: String = (0..=MAX_POINTS_PER_ARTICLE)
+        .map(|i| format!("- Point {i}: Text.\n"))
+        .collect();
+    for (doc, reforms_under) in [
+        (format!("Capped\nA summary.\n{many_sections}"), json!(null)),
+        (
+            format!("Capped\nA summary.\nChanges\n{many_points}"),
+            json!(["Changes"]),
+        ),
+    ] {
+        let before = app.snapshot().await;
+        let body = app
+            .mutate(IMPORT, json!({ "doc": doc, "ru": reforms_under }))
+            .await;
+        TestApp::assert_error(&body, "BAD_USER_INPUT", Some("document"));
+        assert_eq!(app.snapshot().await, before);
+    }
 }

@@ -101,6 +101,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         cost::bombs_and_deep_queries_name_their_limit,
         cost::a_dry_run_costs_what_the_real_run_costs,
         cost::budgets_are_spent_refused_and_refilled,
+        cost::caps_are_enforced,
         responses::keys_follow_the_selection_order,
         responses::a_failed_execution_has_data_null,
         responses::every_error_carries_a_code,

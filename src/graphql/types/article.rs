@@ -52,7 +52,7 @@ impl Article {
         &self.0.summary
     }
 
-    /// The sections in document order.
+    /// The sections in document order (at most 50 per article; the cost model counts 50).
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         let rows = load(ctx, SectionsOfArticle(self.0.id))
             .await?
@@ -72,7 +72,8 @@ impl Article {
         Ok(rows.into_iter().find(|s| s.slug == slug).map(Section))
     }
 
-    /// Every reform of the article, in document order.
+    /// Every reform of the article, in document order (an article has at most 32 reforms and
+    /// reactions together; the cost model counts 32).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
         let rows = load(ctx, PointsOfArticle(PointKind::Reform, self.0.id))
             .await?
@@ -80,7 +81,8 @@ impl Article {
         Ok(rows.into_iter().map(Reform).collect())
     }
 
-    /// Every reaction to the events the article describes, in document order.
+    /// Every reaction to the events the article describes, in document order (at most 32
+    /// reforms and reactions together; the cost model counts 32).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let rows = load(ctx, PointsOfArticle(PointKind::Reaction, self.0.id))
             .await?
@@ -88,7 +90,7 @@ impl Article {
         Ok(rows.into_iter().map(Reaction).collect())
     }
 
-    /// The topics the article is tagged with, by name.
+    /// The topics the article is tagged with, by name (at most 12; the cost model counts 12).
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
         let rows = load(ctx, TopicsOf(Tagged::Article, self.0.id))
             .await?

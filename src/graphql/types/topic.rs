@@ -80,7 +80,7 @@ impl Topic {
         ))
     }
 
-    /// The reforms tagged with this topic.
+    /// The reforms tagged with this topic (not capped; the cost model counts 100).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
         let rows = load(ctx, PointsOfTopic(PointKind::Reform, self.0.id))
             .await?
@@ -88,7 +88,7 @@ impl Topic {
         Ok(rows.into_iter().map(Reform).collect())
     }
 
-    /// The reactions tagged with this topic.
+    /// The reactions tagged with this topic (not capped; the cost model counts 100).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let rows = load(ctx, PointsOfTopic(PointKind::Reaction, self.0.id))
             .await?
