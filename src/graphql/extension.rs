@@ -22,7 +22,7 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
         NextPrepareRequest, NextRequest, NextValidation,
     },
-    parser::types::ExecutableDocument,
+    parser::types::{ExecutableDocument, OperationDefinition},
 };
 
 use super::{
@@ -53,6 +53,7 @@ impl ExtensionFactory for Guards {
             introspection: self.introspection,
             max_cost: self.max_cost,
             tracker: OnceLock::new(),
+            missing_variables: Mutex::new(Vec::new()),
         })
     }
 }
@@ -140,6 +141,8 @@ struct Guard {
     introspection: bool,
     max_cost: u64,
     tracker: OnceLock<Tracker>,
+    /// Required variables the request left out, reported once the document validates.
+    missing_variables: Mutex<Vec<ServerError>>,
 }
 
 impl Guard {
@@ -199,6 +202,28 @@ fn labelled(mut errors: Vec<ServerError>, phase: Phase) -> Vec<ServerError> {
         code::label(err, phase);
     }
     errors
+}
+
+/// A `BAD_USER_INPUT` error for each variable of a non-null type without a default that the
+/// request leaves out (or sends as null), in graphql-js's words.
+fn missing_variables(operation: &OperationDefinition, variables: &Variables) -> Vec<ServerError> {
+    operation
+        .variable_definitions
+        .iter()
+        .filter(|def| !def.node.var_type.node.nullable && def.node.default_value.is_none())
+        .filter(|def| matches!(variables.get(&def.node.name.node), None | Some(Value::Null)))
+        .map(|def| {
+            let mut err = coded(
+                format!(
+                    "Variable \"${}\" of required type \"{}\" was not provided.",
+                    def.node.name.node, def.node.var_type.node
+                ),
+                code::BAD_USER_INPUT,
+            );
+            err.locations.push(def.pos);
+            err
+        })
+        .collect()
 }
 
 /// The refusal of a query its client cannot afford now.
@@ -270,6 +295,12 @@ impl Extension for Guard {
             operation_name.as_deref(),
             &variables,
         );
+        if let Some(operation) = cost::operation(doc, operation_name.as_deref()) {
+            *self
+                .missing_variables
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = missing_variables(operation, &variables);
+        }
         let tracker = self.tracker();
         tracker.update(|r| r.cost = Some(cost));
         let _ = tracker.document.set((doc.clone(), operation_name));
@@ -300,6 +331,16 @@ impl Extension for Guard {
             .run(ctx)
             .await
             .map_err(|errors| labelled(errors, Phase::Validation))?;
+        // Variables are coerced before execution: a missing one is a request error.
+        let missing = std::mem::take(
+            &mut *self
+                .missing_variables
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if !missing.is_empty() {
+            return Err(missing);
+        }
         let tracker = self.tracker();
         let report = tracker.report();
         let cost = report.cost.unwrap_or(0);

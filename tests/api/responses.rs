@@ -162,6 +162,15 @@ pub async fn a_failed_execution_has_data_null(app: TestApp) {
 
     let body = app.query("{ nope }", json!({})).await;
     assert!(body.get("data").is_none(), "{body}");
+    // A required variable left out is refused before execution too.
+    let body = app
+        .query(
+            "query($slug: String!) { article(slug: $slug) { title } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(TestApp::error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(body.get("data").is_none(), "{body}");
 }
 
 /// One error case: a request, what code its errors carry, and what else they must say.
@@ -257,7 +266,7 @@ pub async fn every_error_carries_a_code(app: TestApp) {
             q("query($slug: String!) { article(slug: $slug) { title } }"),
             "BAD_USER_INPUT",
         )
-        .says("\"$slug\""),
+        .says("Variable \"$slug\" of required type \"String!\" was not provided."),
         case("malformed body", json!({ "query": 1 }), "BAD_USER_INPUT"),
         case("querySize", q(&format!("{}\n{{ __typename }}", "#".repeat(64 * 1024))), "LIMIT_EXCEEDED")
             .detail("querySize"),
