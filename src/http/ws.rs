@@ -413,9 +413,13 @@ impl Connection {
             ..self.caller.clone()
         };
         let executor = self.state.executor.clone();
-        // A query or a mutation runs exactly as over HTTP (loader, permit, time budget); a
-        // subscription is a stream.
-        let results: OperationStream = if subscription {
+        // A query runs exactly as over HTTP (loader, permit, time budget); a subscription is a
+        // stream, unless it is only a dry run, which executes nothing either way.
+        let dry_run = matches!(
+            request.extensions.get(crate::graphql::extension::DRY_RUN),
+            Some(async_graphql::Value::Boolean(true))
+        );
+        let results: OperationStream = if subscription && !dry_run {
             Box::pin(executor.subscribe(&caller, request))
         } else {
             Box::pin(stream::once(async move {

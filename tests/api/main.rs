@@ -174,6 +174,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         subscriptions::a_close_frame_is_echoed,
         subscriptions::queries_over_websocket_get_what_http_gets,
         subscriptions::queries_over_websocket_have_a_time_budget,
+        subscriptions::a_dry_run_over_websocket_answers_at_once,
         search::ranking_table_over_the_seed,
         search::snippets_escape_everything_but_marks,
         search::hostile_queries_never_fail_internally,

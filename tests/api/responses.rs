@@ -322,8 +322,33 @@ pub async fn every_error_carries_a_code(app: TestApp) {
             q("mutation { createTopic(input: { slug: \"t\", name: \"T\" }) { topic { id } } }"),
             "UNAUTHENTICATED",
         ),
+        case(
+            "bodySize",
+            q(&format!("{{ __typename }} #{}", "x".repeat(1024 * 1024))),
+            "LIMIT_EXCEEDED",
+        )
+        .detail("bodySize"),
     ];
-    for case in cases {
+    // Limits that need a server configured for them: no time at all, a budget of 1 point.
+    let hurried = TestApp::spawn_with(app.backend, |c| c.request_timeout_ms = 0).await;
+    let metered = TestApp::spawn_with(app.backend, |c| c.limits.cost_budget_per_minute = 1).await;
+    let elsewhere = [
+        (
+            &hurried,
+            case(
+                "timeout",
+                q("{ articles { nodes { sections { body } } } }"),
+                "LIMIT_EXCEEDED",
+            )
+            .detail("timeout"),
+        ),
+        (
+            &metered,
+            case("rate", q("{ articles { nodes { id } } }"), "LIMIT_EXCEEDED").detail("rate"),
+        ),
+    ];
+    let cases = cases.into_iter().map(|c| (&app, c)).chain(elsewhere);
+    for (app, case) in cases {
         let mut request = app.client.post(app.url("/graphql")).json(&case.body);
         if case.authorized {
             request = request.header("authorization", format!("Bearer {TOKEN}"));
@@ -359,6 +384,20 @@ pub async fn every_error_carries_a_code(app: TestApp) {
             "{}: every response shows the cost: {body}",
             case.name
         );
+    }
+    // A database failure is INTERNAL (with the request id; see errors::internal_errors_do_not_leak).
+    use sea_orm::ConnectionTrait;
+    let broken = TestApp::spawn_with(app.backend, |_| {}).await;
+    broken
+        .db
+        .execute_unprepared("DROP TABLE article_topics")
+        .await
+        .unwrap();
+    let body = broken
+        .query("{ articles { nodes { topics { id } } } }", json!({}))
+        .await;
+    for err in body["errors"].as_array().expect("errors") {
+        assert_eq!(err["extensions"]["code"], "INTERNAL", "{body}");
     }
     let body = app.query("{ article(slug: \"x\") {", json!({})).await;
     assert!(

@@ -782,3 +782,21 @@ pub async fn queries_over_websocket_have_a_time_budget(app: TestApp) {
     // The socket stays usable.
     assert!(ws.sync().await.is_empty());
 }
+
+/// A dry run over WebSocket answers the cost in one `next`, for a subscription too.
+pub async fn a_dry_run_over_websocket_answers_at_once(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.send(json!({ "id": "d", "type": "subscribe", "payload": {
+        "query": CHANGES, "extensions": { "dryRun": true },
+    } }))
+    .await;
+    let message = ws.json().await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(message["payload"]["data"].is_null(), "{message}");
+    assert_eq!(
+        message["payload"]["extensions"]["cost"]["requested"], 2,
+        "{message}"
+    );
+    assert_eq!(ws.json().await["type"], "complete");
+    assert_eq!(app.events.subscribers(), 0);
+}
