@@ -122,11 +122,6 @@ impl Executor {
         }
     }
 
-    /// The schema requests run against.
-    pub fn schema(&self) -> &AnnalsSchema {
-        &self.schema
-    }
-
     /// Whose budget a request spends: an editor's (by token name) or an address's.
     fn client_key(&self, caller: &Caller) -> String {
         let editor = caller.authorization.as_deref().and_then(|header| {

@@ -36,7 +36,7 @@ use crate::error::code::{self, Phase};
 /// The `extensions` flag of a request that asks for its cost without executing it.
 pub const DRY_RUN: &str = "dryRun";
 
-/// Installs [`Guard`] on a schema.
+/// Installs the guard (one per request) on a schema.
 pub struct Guards {
     /// The limits checked before validation.
     pub limits: QueryLimits,

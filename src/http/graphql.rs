@@ -2,7 +2,9 @@
 //!
 //! async-graphql-axum answers 200 to requests that fail to parse or validate even under
 //! `application/graphql-response+json`, runs mutations sent over GET, and runs batches
-//! without bound; these handlers do it by the spec instead.
+//! without bound; these handlers do it by the spec instead. Execution itself (loader, permit,
+//! time budget, cost, error codes) is [`crate::graphql::execute`]'s, shared with WebSocket;
+//! this module reads requests off the wire and writes responses and status codes back.
 
 use std::net::{IpAddr, SocketAddr};
 

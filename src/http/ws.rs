@@ -18,10 +18,14 @@
 //!   that stops reading never holds the server up. While a write waits, this socket's
 //!   subscriptions are not polled; their bounded buffers fill, and a subscription that falls
 //!   behind gets one `LIMIT_EXCEEDED` error naming how many events it missed, then `complete`.
-//! - Queries and subscriptions are executed (a query as a single `next` then `complete`).
+//! - Queries and subscriptions are executed by the same [`Executor`](crate::graphql::execute::Executor) as HTTP requests, so a
+//!   query gets its own loader, a permit, the time budget and the cost checks (a query is a
+//!   single `next` then `complete`; so is a dry run).
 //!   Mutations are refused with an `error` message (code `FORBIDDEN`): they need an editor
 //!   token, which only `POST /graphql` checks. The `connection_init` payload is accepted and
 //!   ignored.
+//! - A client's Close frame is answered with the same code (the close handshake), so a normal
+//!   disconnect reads 1000 at the client, not 1006.
 //! - On shutdown every socket gets close 1001 (going away); [`Sockets`] tracks them so the
 //!   server waits for that (hyper's graceful shutdown does not see upgraded connections).
 
