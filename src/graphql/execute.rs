@@ -272,7 +272,7 @@ impl Executor {
             report.executed = executed;
         }
         if report.executed {
-            tracker.order(&mut response.data, &response.errors);
+            tracker.order(&mut response.data);
         }
         let phase = if report.executed {
             Phase::Execution

@@ -111,10 +111,8 @@ impl Tracker {
         }
     }
 
-    /// Puts `data` (this request's result, with `errors`) in the order of its selection set,
-    /// with `null` for each field that failed.
-    pub fn order(&self, data: &mut Value, errors: &[ServerError]) {
-        order::null_failed_fields(data, errors);
+    /// Puts `data` (this request's result) in the order of its selection set.
+    pub fn order(&self, data: &mut Value) {
         if let Some((doc, name)) = self.document.get()
             && let Some(operation) = cost::operation(doc, name.as_deref())
         {
@@ -382,7 +380,19 @@ impl Extension for Guard {
         if tracker.report().dry_run {
             return Response::new(Value::Null);
         }
-        let response = next.run(ctx, operation_name).await;
+        let mut response = next.run(ctx, operation_name).await;
+        if !response.errors.is_empty()
+            && let Some((doc, name)) = tracker.document.get()
+            && let Some(operation) = cost::operation(doc, name.as_deref())
+        {
+            order::null_failed_fields(
+                &mut response.data,
+                &response.errors,
+                &ctx.schema_env.registry,
+                operation,
+                &doc.fragments,
+            );
+        }
         // A subscription sent to `Schema::execute` fails without executing anything.
         if matches!(response.data, Value::Null)
             && response.errors.len() == 1

@@ -160,6 +160,32 @@ pub async fn a_failed_execution_has_data_null(app: TestApp) {
         .unwrap();
     assert_eq!(response.status(), 200);
 
+    // A non-null field that fails makes its nearest nullable ancestor null: here the article
+    // (Topic.articles, the topic in [Topic!]! and Article.topics are all non-null) ...
+    let body = app
+        .query(
+            "{ zeta: __typename article(slug: \"de-stalinization\") { slug topics { slug articles(first: -1) { totalCount } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(TestApp::error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(
+        body["data"],
+        json!({ "zeta": "Query", "article": null }),
+        "{body}"
+    );
+    // ... and here everything up to data (topics is non-null).
+    let body = app
+        .query(
+            "{ topics(first: 1) { nodes { slug articles(first: -1) { totalCount } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        body.as_object().unwrap().contains_key("data") && body["data"].is_null(),
+        "{body}"
+    );
+
     let body = app.query("{ nope }", json!({})).await;
     assert!(body.get("data").is_none(), "{body}");
     // A required variable left out is refused before execution too.
