@@ -183,7 +183,6 @@ struct SubscribePayload {
     #[serde(default)]
     variables: Option<Map<String, Value>>,
     #[serde(default)]
-    #[allow(dead_code)]
     extensions: Option<Map<String, Value>>,
 }
 
@@ -381,23 +380,19 @@ impl Connection {
             );
             return self.send_error(&id, vec![err]).await;
         }
-        if super::graphql::operation_type(
+        let operation = super::graphql::operation_type(
             &self.state,
             &payload.query,
             payload.operation_name.as_deref(),
-        ) == Some(OperationType::Mutation)
-        {
+        );
+        if operation == Some(OperationType::Mutation) {
             let err = coded(
                 "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.",
                 code::FORBIDDEN,
             );
             return self.send_error(&id, vec![err]).await;
         }
-        let subscription = super::graphql::operation_type(
-            &self.state,
-            &payload.query,
-            payload.operation_name.as_deref(),
-        ) == Some(OperationType::Subscription);
+        let subscription = operation == Some(OperationType::Subscription);
         let mut request = Request::new(payload.query);
         if let Some(name) = payload.operation_name {
             request = request.operation_name(name);
