@@ -7,7 +7,7 @@
 //! store and reverts parse.
 
 use crate::{
-    content::{Document, import::is_heading, is_valid_slug},
+    content::{import::is_heading, is_valid_slug},
     error::{Error, Result},
 };
 
@@ -36,7 +36,7 @@ pub fn room(field: &str, what: &str, count: usize, cap: usize) -> Result<()> {
 }
 
 /// The caps on a whole document: sections and points per article.
-pub fn caps(doc: &Document) -> Result<()> {
+pub fn caps(doc: &crate::content::Document) -> Result<()> {
     let sections = doc.sections.len();
     if sections > MAX_SECTIONS_PER_ARTICLE {
         return Err(Error::bad_input(
