@@ -98,13 +98,22 @@ pub struct Limits {
     /// Deepest selection nesting.
     #[arg(long = "max-depth", env = "ANNALS_MAX_DEPTH", default_value_t = 15)]
     pub depth: usize,
-    /// Highest complexity; a connection multiplies its children by `first`/`last`.
+    /// Highest query cost: the most nodes a query may return, where a connection multiplies
+    /// its children by `first`/`last` (default 20) and a list by its documented bound.
     #[arg(
         long = "max-complexity",
         env = "ANNALS_MAX_COMPLEXITY",
-        default_value_t = 50_000
+        default_value_t = 500_000
     )]
     pub complexity: usize,
+    /// Cost points each client may spend per minute (an editor by token, an anonymous reader
+    /// by IP address); 0 turns budgets off. Each server process keeps its own buckets.
+    #[arg(
+        long = "cost-budget-per-minute",
+        env = "ANNALS_COST_BUDGET_PER_MINUTE",
+        default_value_t = 0
+    )]
+    pub cost_budget_per_minute: u64,
     /// Most aliases in one operation.
     #[arg(long = "max-aliases", env = "ANNALS_MAX_ALIASES", default_value_t = 30)]
     pub aliases: usize,

@@ -23,6 +23,144 @@ pub mod code {
     pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
     /// The server failed; details are in its log under the request id.
     pub const INTERNAL: &str = "INTERNAL";
+    /// The request is not valid GraphQL syntax.
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The request does not validate against the schema.
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+
+    use async_graphql::ServerError;
+
+    /// How far a request got when an error arose, which decides the code of an error that
+    /// async-graphql raised without one.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Phase {
+        /// Parsing the query text.
+        Parse,
+        /// Validating the document, selecting the operation, checking limits.
+        Validation,
+        /// Executing the operation.
+        Execution,
+    }
+
+    /// The message async-graphql gives a subscription sent to `Schema::execute`.
+    pub const SUBSCRIPTION_OVER_HTTP: &str = "Subscriptions are not supported on this transport.";
+
+    /// Gives `err` its `extensions.code`: the one place a code is attached to an error Annals
+    /// did not raise itself (errors from [`super::Error`] carry theirs already and are left
+    /// alone). async-graphql's fixed messages become sentences that say what to do; a limit
+    /// async-graphql checks itself becomes `LIMIT_EXCEEDED` naming it; a parse error becomes
+    /// one line (its position is in `locations`).
+    pub fn label(err: &mut ServerError, phase: Phase) {
+        if err
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some())
+        {
+            return;
+        }
+        let message = err.message.as_str();
+        let (code, limit, field, rewritten): (_, _, _, Option<String>) = if message
+            == "Query is nested too deep."
+        {
+            (
+                LIMIT_EXCEEDED,
+                Some("depth"),
+                None,
+                Some("The query is nested too deep; nest fewer selection sets.".into()),
+            )
+        } else if message.starts_with("The number of directives on the field") {
+            (
+                LIMIT_EXCEEDED,
+                Some("directives"),
+                None,
+                Some("Too many directives on one field.".into()),
+            )
+        } else if message == "Operation name required in request." {
+            (
+                BAD_USER_INPUT,
+                None,
+                Some("operationName"),
+                Some(
+                    "The document holds several operations; name the one to run in operationName."
+                        .into(),
+                ),
+            )
+        } else if let Some(name) = message.strip_prefix("Unknown operation named ") {
+            (
+                BAD_USER_INPUT,
+                None,
+                Some("operationName"),
+                Some(format!("The document has no operation named {name}.")),
+            )
+        } else if message == SUBSCRIPTION_OVER_HTTP {
+            (
+                BAD_USER_INPUT,
+                None,
+                None,
+                Some(
+                    "Subscriptions are not supported over HTTP; subscribe over WebSocket at /graphql/ws (protocol graphql-transport-ws)."
+                        .into(),
+                ),
+            )
+        } else if let Some(name) = message
+            .strip_prefix("Variable ")
+            .and_then(|m| m.strip_suffix(" is not defined."))
+        {
+            (
+                BAD_USER_INPUT,
+                None,
+                None,
+                Some(format!(
+                    "Variable \"${name}\" has no default value and was not provided."
+                )),
+            )
+        } else {
+            match phase {
+                Phase::Parse => (GRAPHQL_PARSE_FAILED, None, None, Some(one_line(err))),
+                Phase::Validation => (GRAPHQL_VALIDATION_FAILED, None, None, None),
+                // async-graphql's own argument and input coercion errors.
+                Phase::Execution => (BAD_USER_INPUT, None, None, None),
+            }
+        };
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        ext.set("code", code);
+        if let Some(limit) = limit {
+            ext.set("limit", limit);
+        }
+        if let Some(field) = field {
+            ext.set("field", field);
+        }
+        if let Some(message) = rewritten {
+            err.message = message;
+        }
+    }
+
+    /// A parse error's multi-line diagram as one sentence, e.g. `Syntax error at line 3,
+    /// column 5: expected selection.`
+    fn one_line(err: &ServerError) -> String {
+        let lines: Vec<&str> = err.message.lines().map(str::trim).collect();
+        let what = lines
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("= "))
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                lines
+                    .iter()
+                    .filter(|l| !l.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+        let what = what.trim_end_matches('.');
+        match err.locations.first() {
+            Some(pos) => format!(
+                "Syntax error at line {}, column {}: {what}.",
+                pos.line, pos.column
+            ),
+            None => format!("Syntax error: {what}."),
+        }
+    }
 }
 
 /// Everything that can go wrong in Annals, from a client's mistake to a database failure.

@@ -5,7 +5,8 @@
 //! - [`content`]: the plain-text document format: import, export, slugs (no database).
 //! - [`entities`]: SeaORM table models.
 //! - [`store`]: data access, one file per aggregate; no GraphQL here.
-//! - [`graphql`]: the schema, batched loaders, pagination, and the guards of the endpoint.
+//! - [`graphql`]: the schema, batched loaders, pagination, the guards and cost model of the
+//!   endpoint, and the one execution path every transport uses.
 //! - [`http`]: the axum router, GraphQL-over-HTTP handlers, GraphiQL, and the server loop.
 //! - [`startup`]: wiring it all together; [`cli`]: the `annals` command line.
 //! - [`editing`]: every write, one transaction each; [`auth`]: editor tokens.

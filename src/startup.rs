@@ -14,7 +14,7 @@ use crate::{
     entities::article,
     error::{Error, Result},
     events::EventBus,
-    graphql::{SchemaData, build_schema},
+    graphql::{SchemaData, build_schema, execute::Executor},
     http::{AppState, router, server, ws::Sockets},
     store,
 };
@@ -68,14 +68,17 @@ impl App {
         );
         let limits = config.limits;
         let sockets = Sockets::new();
-        let executions = Arc::new(tokio::sync::Semaphore::new(
-            config.limits.concurrent_requests.max(1),
-        ));
-        let router = router(AppState {
+        let executor = Executor::new(
             schema,
+            config.limits.concurrent_requests,
+            config.request_timeout(),
+            config.limits.complexity as u64,
+            config.limits.cost_budget_per_minute,
+        );
+        let router = router(AppState {
+            executor,
             config: Arc::new(config),
             sockets: sockets.clone(),
-            executions,
         });
         Ok(Self {
             listener,

@@ -57,6 +57,7 @@ pub fn parse(text: &str, rules: &Classification) -> Result<Document> {
         Error::bad_input(field, err.to_string())
     })?;
     check(&doc)?;
+    validate::caps(&doc)?;
     Ok(doc)
 }
 

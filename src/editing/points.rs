@@ -104,6 +104,18 @@ pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint
     let txn = tx::begin(&ed.db).await?;
     let article_id = sections::find(&txn, input.section_id).await?.article_id;
     let article = tx::lock_article(&txn, article_id).await?;
+    let mut count = 0;
+    for kind in [PointKind::Reform, PointKind::Reaction] {
+        count += points::by_article_ids(&txn, kind, &[article.id])
+            .await?
+            .len();
+    }
+    validate::room(
+        "sectionId",
+        "reforms and reactions per article",
+        count,
+        validate::MAX_POINTS_PER_ARTICLE,
+    )?;
     let section = sections::find(&txn, input.section_id).await?;
     let position = siblings(kind, section.id)
         .open(&txn, input.position)

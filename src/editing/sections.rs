@@ -80,6 +80,13 @@ pub async fn create(ed: &Editing, editor: &str, input: NewSection) -> Result<sec
     let slug = validate::optional("slug", input.slug.as_deref(), validate::slug)?;
     let txn = tx::begin(&ed.db).await?;
     let article = tx::lock_article(&txn, input.article_id).await?;
+    let count = sections::by_article_ids(&txn, &[article.id]).await?.len();
+    validate::room(
+        "articleId",
+        "sections per article",
+        count,
+        validate::MAX_SECTIONS_PER_ARTICLE,
+    )?;
     let position = siblings(article.id).open(&txn, input.position).await?;
     let slug = match slug {
         Some(slug) => slug,

@@ -205,6 +205,27 @@ pub async fn set_tag(
     let (_, _, _, article_id) = tag_target(&txn, content).await?;
     let article = tx::lock_article(&txn, article_id).await?;
     let (table, column, content_id, _) = tag_target(&txn, content).await?;
+    if tag {
+        let mut count = SqlBuilder::new(txn.get_database_backend(), "SELECT COUNT(*) AS n FROM ");
+        count
+            .push(table)
+            .push(" WHERE ")
+            .push(column)
+            .push(" = ")
+            .bind(content_id)
+            .push(" AND topic_id <> ")
+            .bind(topic_id);
+        let tags = match txn.query_one_raw(count.build()).await? {
+            Some(row) => row.try_get::<i64>("", "n")?,
+            None => 0,
+        };
+        validate::room(
+            "contentId",
+            "topics per article, reform or reaction",
+            tags as usize,
+            validate::MAX_TOPICS_PER_ITEM,
+        )?;
+    }
     let mut sql = SqlBuilder::new(txn.get_database_backend(), "");
     if tag {
         sql.push("INSERT INTO ")

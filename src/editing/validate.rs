@@ -14,6 +14,52 @@ use crate::{
 pub const MAX_NAME_CHARS: usize = 300;
 /// Longest text (summary, body, description), in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
+/// Most sections one article may have; more is `BAD_USER_INPUT` (the cost model relies on it).
+pub const MAX_SECTIONS_PER_ARTICLE: usize = 50;
+/// Most points (reforms and reactions together) one article may have.
+pub const MAX_POINTS_PER_ARTICLE: usize = 32;
+/// Most topics one article, reform or reaction may be tagged with.
+pub const MAX_TOPICS_PER_ITEM: usize = 12;
+
+/// Refuses one more of `what` (e.g. "sections") on something that already has `count`, when
+/// `cap` is the most it may have.
+pub fn room(field: &str, what: &str, count: usize, cap: usize) -> Result<()> {
+    if count >= cap {
+        Err(Error::bad_input(
+            field,
+            format!("{what} are capped at {cap}; this already has {count}"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The caps on a whole document: sections and points per article.
+pub fn caps(doc: &crate::content::Document) -> Result<()> {
+    let sections = doc.sections.len();
+    if sections > MAX_SECTIONS_PER_ARTICLE {
+        return Err(Error::bad_input(
+            "document",
+            format!(
+                "an article has at most {MAX_SECTIONS_PER_ARTICLE} sections; this document has {sections}"
+            ),
+        ));
+    }
+    let points: usize = doc
+        .sections
+        .iter()
+        .map(|s| s.reforms.len() + s.reactions.len())
+        .sum();
+    if points > MAX_POINTS_PER_ARTICLE {
+        return Err(Error::bad_input(
+            "document",
+            format!(
+                "an article has at most {MAX_POINTS_PER_ARTICLE} reforms and reactions together; this document has {points}"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn control_chars(field: &str, value: &str, allow_newline: bool) -> Result<()> {
     match value

@@ -1,35 +1,49 @@
-//! The async-graphql extension that guards the endpoint and gives every pre-execution error a
-//! stable `extensions.code`.
+//! The async-graphql extension that guards the endpoint: the limits, the cost, the budget and
+//! the dry run, with every error it raises carrying `extensions.code`.
 //!
 //! Order matters: the query text is checked before the parser sees it (deeply nested value
 //! literals overflow the parser's stack), and the parsed document is checked for fragment
-//! fan-out before validation (whose depth and complexity visitors expand fragments).
+//! fan-out before validation (whose visitors expand fragments). The structural limits come
+//! first (text size and nesting, selections, root fields, aliases, directives, depth), then
+//! validation, and only then the cost and the budget: a refusal names the first limit that
+//! fails, so a query that is too deep is told to nest less, not to ask for fewer items.
+//!
+//! What the guard learns (the cost, whether execution began, the budget) goes into the
+//! request's [`Tracker`], which the execution module reads when it labels the response.
 
-use std::sync::Arc;
+use std::{
+    any::TypeId,
+    sync::{Arc, Mutex, OnceLock},
+};
 
 use async_graphql::{
     Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-        NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+        NextPrepareRequest, NextRequest, NextValidation,
     },
-    parser::types::ExecutableDocument,
+    parser::types::{ExecutableDocument, OperationDefinition},
 };
 
-use super::guards::{self, LimitExceeded, QueryLimits};
-use crate::error::code;
+use super::{
+    budget::{Budgets, Standing},
+    cost,
+    guards::{self, LimitExceeded, QueryLimits},
+    order,
+};
+use crate::error::code::{self, Phase};
 
-/// `extensions.code` of a request that is not valid GraphQL syntax.
-pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-/// `extensions.code` of a request that does not validate against the schema.
-pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+/// The `extensions` flag of a request that asks for its cost without executing it.
+pub const DRY_RUN: &str = "dryRun";
 
-/// Installs [`Guard`] on a schema.
+/// Installs the guard (one per request) on a schema.
 pub struct Guards {
     /// The limits checked before validation.
     pub limits: QueryLimits,
     /// Whether `__schema` and `__type` may be queried.
     pub introspection: bool,
+    /// The highest cost a query may have.
+    pub max_cost: u64,
 }
 
 impl ExtensionFactory for Guards {
@@ -37,14 +51,102 @@ impl ExtensionFactory for Guards {
         Arc::new(Guard {
             limits: self.limits,
             introspection: self.introspection,
+            max_cost: self.max_cost,
+            tracker: OnceLock::new(),
+            missing_variables: Mutex::new(Vec::new()),
         })
     }
 }
 
-/// Checks one request against the limits and labels its errors.
+/// What the guard learned about one request.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The cost of the selected operation, once computed.
+    pub cost: Option<u64>,
+    /// The cost limit.
+    pub limit: u64,
+    /// Whether execution began: the response then has `data` (`null` if it failed).
+    pub executed: bool,
+    /// Whether the request asked for a dry run.
+    pub dry_run: bool,
+    /// The client's budget after this request, when budgets are on.
+    pub budget: Option<Standing>,
+}
+
+impl Report {
+    /// The `extensions.cost` entry: `{ requested, limit }` and, with budgets, `remaining`.
+    /// A request refused before it could be costed requested nothing.
+    pub fn cost_extension(&self) -> Value {
+        let mut cost = async_graphql::indexmap::IndexMap::new();
+        cost.insert(
+            async_graphql::Name::new("requested"),
+            Value::from(self.cost.unwrap_or(0)),
+        );
+        cost.insert(async_graphql::Name::new("limit"), Value::from(self.limit));
+        if let Some(budget) = &self.budget {
+            cost.insert(
+                async_graphql::Name::new("remaining"),
+                Value::from(budget.remaining),
+            );
+        }
+        Value::Object(cost)
+    }
+}
+
+/// Shared by the guard and whoever runs the request; put it in the request's data.
+#[derive(Clone, Default)]
+pub struct Tracker {
+    report: Arc<Mutex<Report>>,
+    budget: Option<(Arc<Budgets>, String)>,
+    /// The parsed document and operation name, to put the response in selection order.
+    document: Arc<OnceLock<(ExecutableDocument, Option<String>)>>,
+}
+
+impl Tracker {
+    /// A tracker for a request; `budget` is the budgets and the client key, when on.
+    pub fn new(budget: Option<(Arc<Budgets>, String)>) -> Self {
+        Self {
+            budget,
+            ..Default::default()
+        }
+    }
+
+    /// Puts `data` (this request's result) in the order of its selection set.
+    pub fn order(&self, data: &mut Value) {
+        if let Some((doc, name)) = self.document.get()
+            && let Some(operation) = cost::operation(doc, name.as_deref())
+        {
+            order::selection_order(data, &operation.selection_set.node, &doc.fragments);
+        }
+    }
+
+    /// What the guard has learned so far.
+    pub fn report(&self) -> Report {
+        self.report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Report)) {
+        f(&mut self.report.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// Checks one request against the limits, costs it, and records what it learned.
 struct Guard {
     limits: QueryLimits,
     introspection: bool,
+    max_cost: u64,
+    tracker: OnceLock<Tracker>,
+    /// Required variables the request left out, reported once the document validates.
+    missing_variables: Mutex<Vec<ServerError>>,
+}
+
+impl Guard {
+    fn tracker(&self) -> &Tracker {
+        self.tracker.get_or_init(Tracker::default)
+    }
 }
 
 /// Whether any operation or fragment selects `__schema` or `__type`.
@@ -71,21 +173,19 @@ fn uses_introspection(doc: &ExecutableDocument) -> bool {
 
 /// A `LIMIT_EXCEEDED` error naming the limit.
 pub fn limit_error(limit: &str, message: impl Into<String>) -> ServerError {
-    with_code(
-        ServerError::new(message, None),
-        code::LIMIT_EXCEEDED,
-        Some(limit),
-    )
+    let mut err = ServerError::new(message, None);
+    let ext = err.extensions.get_or_insert_with(Default::default);
+    ext.set("code", code::LIMIT_EXCEEDED);
+    ext.set("limit", limit);
+    err
 }
 
-fn with_code(mut err: ServerError, code: &str, limit: Option<&str>) -> ServerError {
-    let ext = err.extensions.get_or_insert_with(Default::default);
-    if ext.get("code").is_none() {
-        ext.set("code", code);
-        if let Some(limit) = limit {
-            ext.set("limit", limit);
-        }
-    }
+/// An error with `code`.
+pub fn coded(message: impl Into<String>, code: &str) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
     err
 }
 
@@ -95,53 +195,113 @@ impl From<LimitExceeded> for ServerError {
     }
 }
 
-/// Limits async-graphql checks itself, recognised by their fixed messages.
-fn builtin_limit(message: &str) -> Option<(&'static str, &'static str)> {
-    if message == "Query is nested too deep." {
-        Some(("depth", "The query is nested too deep."))
-    } else if message == "Query is too complex." {
-        Some((
-            "complexity",
-            "The query is too complex; ask for fewer items (lower first/last) or fewer fields.",
-        ))
-    } else if message.starts_with("The number of directives on the field") {
-        Some(("directives", "Too many directives on one field."))
-    } else {
-        None
+fn labelled(mut errors: Vec<ServerError>, phase: Phase) -> Vec<ServerError> {
+    for err in &mut errors {
+        code::label(err, phase);
     }
+    errors
 }
 
-/// Gives an error from async-graphql its code: a limit it checked, or `code`.
-fn label(err: ServerError, code: &str) -> ServerError {
-    match builtin_limit(&err.message) {
-        Some((limit, message)) => limit_error(limit, message),
-        None => with_code(err, code, None),
-    }
+/// A `BAD_USER_INPUT` error for each variable of a non-null type without a default that the
+/// request leaves out (or sends as null), in graphql-js's words.
+fn missing_variables(operation: &OperationDefinition, variables: &Variables) -> Vec<ServerError> {
+    operation
+        .variable_definitions
+        .iter()
+        .filter(|def| !def.node.var_type.node.nullable && def.node.default_value.is_none())
+        .filter(|def| matches!(variables.get(&def.node.name.node), None | Some(Value::Null)))
+        .map(|def| {
+            let mut err = coded(
+                format!(
+                    "Variable \"${}\" of required type \"{}\" was not provided.",
+                    def.node.name.node, def.node.var_type.node
+                ),
+                code::BAD_USER_INPUT,
+            );
+            err.locations.push(def.pos);
+            err
+        })
+        .collect()
+}
+
+/// The refusal of a query its client cannot afford now.
+fn rate_error(cost: u64, standing: &Standing) -> ServerError {
+    let retry_after = standing.retry_after.unwrap_or(1);
+    let mut err = limit_error(
+        "rate",
+        format!(
+            "This query costs {cost} points and your budget has {} left; it refills at {} points a minute. Retry in {retry_after} s.",
+            standing.remaining, standing.limit
+        ),
+    );
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("retryAfter", retry_after);
+    err
 }
 
 #[async_trait::async_trait]
 impl Extension for Guard {
-    /// Checks the text, parses it once (async-graphql reuses the document), and checks the
-    /// document before async-graphql's own passes, which expand fragments without memoizing.
+    /// Adds `extensions.cost` to the response.
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        response
+            .extensions
+            .insert("cost".into(), self.tracker().report().cost_extension());
+        response
+    }
+
+    /// Checks the text, parses it once (async-graphql reuses the document), checks the
+    /// document before async-graphql's own passes (which expand fragments without memoizing),
+    /// and costs the selected operation.
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
+        if let Some(tracker) = request
+            .data
+            .get(&TypeId::of::<Tracker>())
+            .and_then(|d| d.downcast_ref::<Tracker>())
+        {
+            let _ = self.tracker.set(tracker.clone());
+        }
+        let dry_run = matches!(request.extensions.get(DRY_RUN), Some(Value::Boolean(true)));
+        let max_cost = self.max_cost;
+        self.tracker().update(|r| {
+            r.dry_run = dry_run;
+            r.limit = max_cost;
+        });
         guards::check_text(&request.query, &self.limits)?;
         let operation_name = request.operation_name.clone();
-        let doc = request
-            .parsed_query()
-            .map_err(|err| with_code(err, GRAPHQL_PARSE_FAILED, None))?;
+        let variables = request.variables.clone();
+        let doc = request.parsed_query().map_err(|mut err| {
+            code::label(&mut err, Phase::Parse);
+            err
+        })?;
         guards::check_document(doc, operation_name.as_deref(), &self.limits)?;
         if !self.introspection && uses_introspection(doc) {
-            return Err(with_code(
-                ServerError::new("Introspection is disabled on this server.", None),
-                GRAPHQL_VALIDATION_FAILED,
-                None,
+            return Err(coded(
+                "Introspection is disabled on this server.",
+                code::GRAPHQL_VALIDATION_FAILED,
             ));
         }
+        let cost = cost::of(
+            &ctx.schema_env.registry,
+            doc,
+            operation_name.as_deref(),
+            &variables,
+        );
+        if let Some(operation) = cost::operation(doc, operation_name.as_deref()) {
+            *self
+                .missing_variables
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = missing_variables(operation, &variables);
+        }
+        let tracker = self.tracker();
+        tracker.update(|r| r.cost = Some(cost));
+        let _ = tracker.document.set((doc.clone(), operation_name));
         next.run(ctx, request).await
     }
 
@@ -153,27 +313,93 @@ impl Extension for Guard {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         // async-graphql checks the directive limit while parsing.
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|err| label(err, GRAPHQL_PARSE_FAILED))
+        next.run(ctx, query, variables).await.map_err(|mut err| {
+            code::label(&mut err, Phase::Parse);
+            err
+        })
     }
 
+    /// Validation (with the depth limit), then the cost limit, then the budget.
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|err| label(err, GRAPHQL_VALIDATION_FAILED))
-                .collect()
-        })
+        let result = next
+            .run(ctx)
+            .await
+            .map_err(|errors| labelled(errors, Phase::Validation))?;
+        // Variables are coerced before execution: a missing one is a request error.
+        let missing = std::mem::take(
+            &mut *self
+                .missing_variables
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let tracker = self.tracker();
+        let report = tracker.report();
+        let cost = report.cost.unwrap_or(0);
+        if cost > self.max_cost {
+            return Err(vec![limit_error(
+                "complexity",
+                format!(
+                    "The query could return up to {cost} nodes; the limit is {}. Ask for fewer items (lower first/last) or nest fewer lists.",
+                    self.max_cost
+                ),
+            )]);
+        }
+        if let Some((budgets, client)) = &tracker.budget {
+            if report.dry_run {
+                let standing = budgets.peek(client);
+                tracker.update(|r| r.budget = Some(standing));
+            } else {
+                match budgets.charge(client, cost) {
+                    Ok(standing) => tracker.update(|r| r.budget = Some(standing)),
+                    Err(standing) => {
+                        tracker.update(|r| r.budget = Some(standing));
+                        return Err(vec![rate_error(cost, &standing)]);
+                    }
+                }
+            }
+        }
+        Ok(result)
     }
-}
 
-/// Whether a response failed before execution (parse, validation or limit): such a response
-/// has no `data`, and gets HTTP 400 under `application/graphql-response+json`.
-pub fn is_request_error(response: &Response) -> bool {
-    matches!(response.data, Value::Null) && !response.errors.is_empty()
+    /// Marks the start of execution; a dry run stops here, with `data: null`.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let tracker = self.tracker();
+        tracker.update(|r| r.executed = true);
+        if tracker.report().dry_run {
+            return Response::new(Value::Null);
+        }
+        let mut response = next.run(ctx, operation_name).await;
+        if !response.errors.is_empty()
+            && let Some((doc, name)) = tracker.document.get()
+            && let Some(operation) = cost::operation(doc, name.as_deref())
+        {
+            order::null_failed_fields(
+                &mut response.data,
+                &response.errors,
+                &ctx.schema_env.registry,
+                operation,
+                &doc.fragments,
+            );
+        }
+        // A subscription sent to `Schema::execute` fails without executing anything.
+        if matches!(response.data, Value::Null)
+            && response.errors.len() == 1
+            && response.errors[0].message == code::SUBSCRIPTION_OVER_HTTP
+        {
+            tracker.update(|r| r.executed = false);
+        }
+        response
+    }
 }

@@ -1,15 +1,20 @@
-//! The GraphQL schema: root types, object types, batched loaders, pagination and guards.
+//! The GraphQL schema: root types, object types, batched loaders, pagination, guards, the cost
+//! model, and the one module that executes requests for every transport ([`execute`]).
 //!
 //! [`build_schema`] needs no database, so `annals schema` can print the SDL anywhere; the
 //! server attaches the connection and the loader with [`SchemaData`].
 
 pub mod batch;
+pub mod budget;
 pub mod context;
+pub mod cost;
+pub mod execute;
 pub mod extension;
 pub mod guards;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+pub mod order;
 pub mod pagination;
 pub mod query;
 pub mod search;
@@ -51,7 +56,6 @@ pub fn build_schema(
 ) -> AnnalsSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)
         .extension(extension::Guards {
             limits: guards::QueryLimits {
@@ -62,6 +66,7 @@ pub fn build_schema(
                 max_root_fields: limits.root_fields,
             },
             introspection,
+            max_cost: limits.complexity as u64,
         });
     if !introspection {
         builder = builder.disable_introspection().disable_suggestions();

@@ -126,19 +126,6 @@ impl PageArgs {
     }
 }
 
-/// The complexity of a connection field: its children count once per requested item.
-pub fn connection_complexity(
-    first: Option<i32>,
-    last: Option<i32>,
-    child_complexity: usize,
-) -> usize {
-    let size = last
-        .or(first)
-        .unwrap_or(DEFAULT_PAGE_SIZE)
-        .clamp(0, MAX_PAGE_SIZE) as usize;
-    1 + size.max(1) * child_complexity
-}
-
 /// Defines `XConnection` and `XEdge` for a node type, with Relay's fields plus `nodes` and
 /// `totalCount`; `total` computes the count lazily, only when a client asks for it.
 #[macro_export]

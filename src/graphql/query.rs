@@ -5,7 +5,7 @@ use futures::future::try_join_all;
 
 use super::{
     context::db,
-    pagination::{ListId, PageArgs, connection_complexity},
+    pagination::{ListId, PageArgs},
     types::{
         Article, Node, Topic,
         connections::{
@@ -40,7 +40,6 @@ impl ContentQuery {
     }
 
     /// Fetches objects by global ID, in the order given; null for each that does not exist.
-    #[graphql(complexity = "1 + ids.len() * child_complexity")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,
@@ -72,7 +71,6 @@ impl ContentQuery {
     }
 
     /// Articles, filtered and ordered, as a Relay connection.
-    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn articles(
         &self,
@@ -131,7 +129,6 @@ impl ContentQuery {
     }
 
     /// All topics by slug, as a Relay connection.
-    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     async fn topics(
         &self,
         ctx: &Context<'_>,
@@ -162,7 +159,6 @@ impl ContentQuery {
     }
 
     /// Reforms across articles, in the order they were added, as a Relay connection.
-    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     async fn reforms(
         &self,
         ctx: &Context<'_>,
@@ -200,7 +196,6 @@ impl ContentQuery {
     }
 
     /// Reactions across articles, in the order they were added, as a Relay connection.
-    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     async fn reactions(
         &self,
         ctx: &Context<'_>,

@@ -7,7 +7,7 @@ use futures::future::try_join_all;
 use super::{
     context::db,
     ids::GlobalId,
-    pagination::{ListId, PageArgs, connection_complexity},
+    pagination::{ListId, PageArgs},
     types::{Article, Node, Reaction, Reform, Section, Topic, node},
 };
 use crate::{
@@ -155,7 +155,6 @@ impl SearchQuery {
     /// match first (ties in a stable order). English stemming and stop words apply; the query
     /// takes web-search syntax: `"quoted phrases"`, `OR` between alternatives, `-excluded`
     /// words. A query of only stop words or punctuation finds nothing.
-    #[graphql(complexity = "connection_complexity(first, None, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,

@@ -2,14 +2,18 @@
 //!
 //! async-graphql-axum answers 200 to requests that fail to parse or validate even under
 //! `application/graphql-response+json`, runs mutations sent over GET, and runs batches
-//! without bound; these handlers do it by the spec instead.
+//! without bound; these handlers do it by the spec instead. Execution itself (loader, permit,
+//! time budget, cost, error codes) is [`crate::graphql::execute`]'s, shared with WebSocket;
+//! this module reads requests off the wire and writes responses and status codes back.
+
+use std::net::{IpAddr, SocketAddr};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError};
+use async_graphql::{BatchRequest, Request, ServerError};
 use axum::{
     body::Bytes,
-    extract::{RawQuery, State, rejection::BytesRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{ConnectInfo, RawQuery, State, rejection::BytesRejection},
+    http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -18,8 +22,8 @@ use super::{AppState, REQUEST_ID};
 use crate::{
     error::code,
     graphql::{
-        batch::{BatchLoader, Batched},
-        extension::{is_request_error, limit_error},
+        execute::{Caller, Outcome},
+        extension::{coded, limit_error},
         guards,
     },
 };
@@ -69,34 +73,29 @@ impl MediaType {
     }
 }
 
+/// Serializes `body` straight to bytes: no intermediate JSON tree, so key order is kept.
 fn json_response(status: StatusCode, media: MediaType, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     (status, [(header::CONTENT_TYPE, media.header())], bytes).into_response()
 }
 
 /// A response carrying only request errors (nothing executed).
-fn errors_response(status: StatusCode, media: MediaType, errors: Vec<ServerError>) -> Response {
-    json_response(
-        status,
-        media,
-        &response_body(&GqlResponse::from_errors(errors)),
-    )
+fn errors_response(
+    state: &AppState,
+    status: StatusCode,
+    media: MediaType,
+    errors: Vec<ServerError>,
+) -> Response {
+    json_response(status, media, &state.executor.refuse(errors))
 }
 
-fn bad_request(media: MediaType, message: impl Into<String>) -> Response {
-    let err = ServerError::new(message, None);
+fn bad_request(state: &AppState, media: MediaType, message: impl Into<String>) -> Response {
     errors_response(
+        state,
         StatusCode::BAD_REQUEST,
         media,
-        vec![with_code(err, code::BAD_USER_INPUT)],
+        vec![coded(message, code::BAD_USER_INPUT)],
     )
-}
-
-fn with_code(mut err: ServerError, code: &str) -> ServerError {
-    err.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    err
 }
 
 fn not_acceptable() -> Response {
@@ -112,6 +111,7 @@ fn not_acceptable() -> Response {
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(media) = MediaType::negotiate(&headers) else {
@@ -125,10 +125,11 @@ pub async fn post(
                 "bodySize",
                 format!("The request body is larger than the limit of {limit} bytes."),
             );
-            return errors_response(StatusCode::PAYLOAD_TOO_LARGE, media, vec![err]);
+            return errors_response(&state, StatusCode::PAYLOAD_TOO_LARGE, media, vec![err]);
         }
         Err(rejection) => {
             return bad_request(
+                &state,
                 media,
                 format!("Could not read the request body: {rejection}"),
             );
@@ -147,11 +148,11 @@ pub async fn post(
     let batch = match content_type.as_deref() {
         Some("application/json") => match parse_json_body(&body, state.config.limits.batch) {
             Ok(batch) => batch,
-            Err(response) => return response.into_response(media),
+            Err(response) => return response.into_response(&state, media),
         },
         Some("application/graphql") => match std::str::from_utf8(&body) {
             Ok(query) => BatchRequest::Single(Request::new(query)),
-            Err(_) => return bad_request(media, "The request body is not valid UTF-8."),
+            Err(_) => return bad_request(&state, media, "The request body is not valid UTF-8."),
         },
         _ => {
             return (
@@ -165,7 +166,7 @@ pub async fn post(
                 .into_response();
         }
     };
-    execute(&state, &headers, media, batch).await
+    execute(&state, &headers, &extensions, media, batch).await
 }
 
 /// Why a JSON body could not become a request.
@@ -175,10 +176,11 @@ enum BodyError {
 }
 
 impl BodyError {
-    fn into_response(self, media: MediaType) -> Response {
+    fn into_response(self, state: &AppState, media: MediaType) -> Response {
         match self {
-            Self::Malformed(message) => bad_request(media, message),
+            Self::Malformed(message) => bad_request(state, media, message),
             Self::TooManyOperations(got, limit) => errors_response(
+                state,
                 StatusCode::BAD_REQUEST,
                 media,
                 vec![limit_error(
@@ -225,10 +227,20 @@ fn to_request(value: serde_json::Value) -> Result<Request, BodyError> {
         Some(_) => return Err(malformed("variables must be an object or null")),
     }
     match body.extensions {
-        Some(serde_json::Value::Object(_)) | None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(map)) => set_extensions(&mut request, map),
+        None | Some(serde_json::Value::Null) => {}
         Some(_) => return Err(malformed("extensions must be an object or null")),
     }
     Ok(request)
+}
+
+/// Hands the request's `extensions` (e.g. `dryRun`) to the schema.
+fn set_extensions(request: &mut Request, map: serde_json::Map<String, serde_json::Value>) {
+    for (key, value) in map {
+        if let Ok(value) = async_graphql::Value::from_json(value) {
+            request.extensions.insert(key, value);
+        }
+    }
 }
 
 fn parse_json_body(body: &[u8], max_batch: usize) -> Result<BatchRequest, BodyError> {
@@ -269,6 +281,7 @@ struct GetParams {
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let Some(media) = MediaType::negotiate(&headers) else {
@@ -276,10 +289,10 @@ pub async fn get(
     };
     let params: GetParams = match serde_urlencoded::from_str(raw.as_deref().unwrap_or("")) {
         Ok(params) => params,
-        Err(e) => return bad_request(media, format!("Malformed query string: {e}")),
+        Err(e) => return bad_request(&state, media, format!("Malformed query string: {e}")),
     };
     let Some(query) = params.query else {
-        return bad_request(media, "GET /graphql needs a query parameter");
+        return bad_request(&state, media, "GET /graphql needs a query parameter");
     };
     let mut request = Request::new(query.clone());
     if let Some(name) = params.operation_name.clone() {
@@ -291,16 +304,15 @@ pub async fn get(
                 request = request.variables(async_graphql::Variables::from_json(v))
             }
             Ok(serde_json::Value::Null) => {}
-            _ => return bad_request(media, "variables must be a JSON object"),
+            _ => return bad_request(&state, media, "variables must be a JSON object"),
         }
     }
-    if let Some(extensions) = params.extensions
-        && !matches!(
-            serde_json::from_str::<serde_json::Value>(&extensions),
-            Ok(serde_json::Value::Object(_) | serde_json::Value::Null)
-        )
-    {
-        return bad_request(media, "extensions must be a JSON object");
+    if let Some(text) = params.extensions {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => set_extensions(&mut request, map),
+            Ok(serde_json::Value::Null) => {}
+            _ => return bad_request(&state, media, "extensions must be a JSON object"),
+        }
     }
     if is_mutation(&state, &query, params.operation_name.as_deref()) {
         return (
@@ -310,7 +322,14 @@ pub async fn get(
         )
             .into_response();
     }
-    execute(&state, &headers, media, BatchRequest::Single(request)).await
+    execute(
+        &state,
+        &headers,
+        &extensions,
+        media,
+        BatchRequest::Single(request),
+    )
+    .await
 }
 
 /// Whether the selected operation of `query` is a mutation.
@@ -343,111 +362,71 @@ pub(super) fn operation_type(
     }
 }
 
+/// Who sent the request: its id, its `Authorization` header, and its address.
+pub(super) fn caller(headers: &HeaderMap, extensions: &Extensions) -> Caller {
+    Caller {
+        request_id: headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned(),
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        peer: extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| -> IpAddr { addr.ip() }),
+    }
+}
+
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
+    extensions: &Extensions,
     media: MediaType,
     batch: BatchRequest,
 ) -> Response {
-    let request_id = headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    let budget = state.config.request_timeout();
-    // The raw header; the mutation layer resolves (and never logs) the token.
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let mut batch = batch
-        .data(RequestId(request_id.clone()))
-        .data(crate::auth::Authorization(authorization));
-    // A loader of its own, so each relation level of this request is exactly one statement.
-    let loader = state
-        .schema
-        .data::<BatchLoader>()
-        .map(BatchLoader::for_request);
-    if let Some(loader) = &loader {
-        batch = batch.data(loader.clone());
-    }
-    let execution = async {
-        // Waiting for a permit counts against the request's budget.
-        let _permit = state.executions.acquire().await;
-        Batched::new(loader, state.schema.execute_batch(batch)).await
-    };
-    let response = match tokio::time::timeout(budget, execution).await {
-        Ok(response) => response,
-        Err(_) => {
-            let err = limit_error(
-                "timeout",
-                format!(
-                    "The request took longer than {} ms and was stopped.",
-                    budget.as_millis()
-                ),
-            );
-            return errors_response(StatusCode::SERVICE_UNAVAILABLE, media, vec![err]);
+    let outcome = state
+        .executor
+        .execute(&caller(headers, extensions), batch)
+        .await;
+    let status = if outcome.timed_out {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if media == MediaType::GraphqlResponseJson && outcome.failed_before_execution() {
+        if outcome.rate_limited() {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::BAD_REQUEST
         }
-    };
-    let response = label_internal_errors(response, &request_id);
-    let failed_before_execution = match &response {
-        BatchResponse::Single(r) => is_request_error(r),
-        BatchResponse::Batch(rs) => rs.iter().all(is_request_error),
-    };
-    let status = if media == MediaType::GraphqlResponseJson && failed_before_execution {
-        StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    match &response {
-        // The common case is serialized straight from the response, without a JSON tree.
-        BatchResponse::Single(r) if !is_request_error(r) => json_response(status, media, r),
-        BatchResponse::Single(r) => json_response(status, media, &response_body(r)),
-        BatchResponse::Batch(rs) => {
-            let bodies: Vec<serde_json::Value> = rs.iter().map(response_body).collect();
-            json_response(status, media, &bodies)
-        }
-    }
-}
-
-/// A response as JSON; one that failed before execution has no `data` entry at all, as the
-/// GraphQL-over-HTTP specification recommends.
-fn response_body(response: &GqlResponse) -> serde_json::Value {
-    let mut body = serde_json::to_value(response).unwrap_or_default();
-    if is_request_error(response)
-        && let Some(object) = body.as_object_mut()
-    {
-        object.remove("data");
-    }
-    body
-}
-
-/// The request id, available to resolvers through the context.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-/// Adds the request id to internal errors so a client can quote it and an operator find it.
-fn label_internal_errors(response: BatchResponse, request_id: &str) -> BatchResponse {
-    match response {
-        BatchResponse::Single(r) => BatchResponse::Single(label_internal(r, request_id)),
-        BatchResponse::Batch(rs) => BatchResponse::Batch(
-            rs.into_iter()
-                .map(|r| label_internal(r, request_id))
-                .collect(),
-        ),
-    }
-}
-
-/// Replaces an internal error's message with one naming the request id (the log has the rest).
-pub(super) fn label_internal(mut response: GqlResponse, request_id: &str) -> GqlResponse {
-    for err in &mut response.errors {
-        let ext = err.extensions.get_or_insert_with(Default::default);
-        let internal =
-            matches!(ext.get("code"), Some(async_graphql::Value::String(c)) if c == code::INTERNAL);
-        if internal {
-            ext.set("requestId", request_id);
-            err.message =
-                format!("Internal server error (request id {request_id}); see the server log.");
-        }
-    }
+    let mut response = if outcome.batch {
+        json_response(status, media, &outcome.results)
+    } else {
+        json_response(status, media, &outcome.results[0])
+    };
+    rate_limit_headers(&outcome, response.headers_mut());
     response
+}
+
+/// `RateLimit-*` (IETF draft ratelimit-headers) and, on a refusal, `Retry-After`.
+fn rate_limit_headers(outcome: &Outcome, headers: &mut HeaderMap) {
+    let Some(budget) = outcome.budget() else {
+        return;
+    };
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    set("ratelimit-policy", format!("{};w=60", budget.limit));
+    set("ratelimit-limit", budget.limit.to_string());
+    set("ratelimit-remaining", budget.remaining.to_string());
+    set("ratelimit-reset", budget.reset.to_string());
+    if outcome.rate_limited()
+        && let Some(retry_after) = budget.retry_after
+    {
+        set("retry-after", retry_after.to_string());
+    }
 }

@@ -21,7 +21,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{config::Config, graphql::AnnalsSchema};
+use crate::{config::Config, graphql::execute::Executor};
 
 /// The header carrying each request's id (set if the client did not send one).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -29,14 +29,12 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct AppState {
-    /// The GraphQL schema with its data.
-    pub schema: AnnalsSchema,
+    /// Runs GraphQL requests for every transport (schema, permits, time budget, cost).
+    pub executor: Executor,
     /// The configuration the server started with.
     pub config: Arc<Config>,
     /// The open WebSocket connections, closed and awaited on shutdown.
     pub sockets: ws::Sockets,
-    /// Permits for GraphQL executions over HTTP (`max-concurrent-requests`).
-    pub executions: Arc<tokio::sync::Semaphore>,
 }
 
 /// Builds the router: `/` (GraphiQL), `/graphql` (GET and POST), `/graphql/ws`, `/healthz`.

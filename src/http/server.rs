@@ -38,7 +38,7 @@ pub async fn serve(
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(err) => {
@@ -54,7 +54,12 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            app.clone().oneshot(request.map(axum::body::Body::new))
+            let mut request = request.map(axum::body::Body::new);
+            // The peer address names an anonymous client's cost budget.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(request)
         });
         let builder = builder.clone();
         let mut stop = stop_rx.clone();

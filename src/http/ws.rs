@@ -18,24 +18,26 @@
 //!   that stops reading never holds the server up. While a write waits, this socket's
 //!   subscriptions are not polled; their bounded buffers fill, and a subscription that falls
 //!   behind gets one `LIMIT_EXCEEDED` error naming how many events it missed, then `complete`.
-//! - Queries and subscriptions are executed (a query as a single `next` then `complete`).
+//! - Queries and subscriptions are executed by the same [`Executor`](crate::graphql::execute::Executor) as HTTP requests, so a
+//!   query gets its own loader, a permit, the time budget and the cost checks (a query is a
+//!   single `next` then `complete`; so is a dry run).
 //!   Mutations are refused with an `error` message (code `FORBIDDEN`): they need an editor
 //!   token, which only `POST /graphql` checks. The `connection_init` payload is accepted and
 //!   ignored.
+//! - A client's Close frame is answered with the same code (the close handshake), so a normal
+//!   disconnect reads 1000 at the client, not 1006.
 //! - On shutdown every socket gets close 1001 (going away); [`Sockets`] tracks them so the
 //!   server waits for that (hyper's graceful shutdown does not see upgraded connections).
 
 use std::{pin::Pin, time::Duration};
 
-use async_graphql::{
-    Request, Response as GqlResponse, ServerError, Variables, parser::types::OperationType,
-};
+use async_graphql::{Request, ServerError, Variables, parser::types::OperationType};
 use axum::{
     extract::{
         State,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     },
-    http::HeaderMap,
+    http::{Extensions, HeaderMap},
     response::Response,
 };
 use futures::{Stream, StreamExt, stream};
@@ -47,8 +49,14 @@ use tokio_util::{
     task::{TaskTracker, task_tracker::TaskTrackerToken},
 };
 
-use super::{AppState, REQUEST_ID, graphql::RequestId};
-use crate::{error::code, graphql::extension::limit_error};
+use super::AppState;
+use crate::{
+    error::code,
+    graphql::{
+        execute::{Caller, Executed},
+        extension::{coded, limit_error},
+    },
+};
 
 /// The WebSocket subprotocol spoken here.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -120,20 +128,22 @@ impl Sockets {
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let request_id = headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    // Operations over the socket run as this caller, without the `Authorization` header:
+    // mutations are refused here anyway.
+    let caller = Caller {
+        authorization: None,
+        ..super::graphql::caller(&headers, &extensions)
+    };
     // Taken now, so the server's shutdown waits for this socket even before it is open.
     let token = state.sockets.tracker.token();
     upgrade
         .protocols([PROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(socket, state, request_id, token))
+        .on_upgrade(move |socket| run(socket, state, caller, token))
 }
 
 /// A message from the client.
@@ -173,21 +183,21 @@ struct SubscribePayload {
     #[serde(default)]
     variables: Option<Map<String, Value>>,
     #[serde(default)]
-    #[allow(dead_code)]
     extensions: Option<Map<String, Value>>,
 }
 
 /// What an operation's stream yields.
 enum Out {
     /// A result: `next`.
-    Next(Box<GqlResponse>),
+    Next(Box<Executed>),
     /// The operation failed before executing: `error` (and no `complete`).
     Error(Vec<ServerError>),
     /// The operation ended: `complete`.
     Complete,
 }
 
-type OperationStream = Pin<Box<dyn Stream<Item = Out> + Send>>;
+type OperationStream = Pin<Box<dyn Stream<Item = Executed> + Send>>;
+type OutStream = Pin<Box<dyn Stream<Item = Out> + Send>>;
 
 /// Why the connection loop ended.
 enum End {
@@ -195,6 +205,8 @@ enum End {
     Close(u16, String),
     /// The client left or cannot be written to: just drop the socket.
     Drop,
+    /// The client sent a Close frame: echo it (the close handshake), then drop the socket.
+    Echo,
 }
 
 fn close_with(code: u16, reason: impl Into<String>) -> End {
@@ -205,18 +217,18 @@ fn close_with(code: u16, reason: impl Into<String>) -> End {
 struct Connection {
     socket: WebSocket,
     state: AppState,
-    request_id: String,
+    caller: Caller,
     init_received: bool,
-    operations: StreamMap<String, OperationStream>,
+    operations: StreamMap<String, OutStream>,
 }
 
-async fn run(socket: WebSocket, state: AppState, request_id: String, _token: TaskTrackerToken) {
+async fn run(socket: WebSocket, state: AppState, caller: Caller, _token: TaskTrackerToken) {
     let closing = state.sockets.closing.clone();
     let negotiated = socket.protocol().is_some_and(|p| p == PROTOCOL);
     let mut conn = Connection {
         socket,
         state,
-        request_id,
+        caller,
         init_received: false,
         operations: StreamMap::new(),
     };
@@ -228,8 +240,15 @@ async fn run(socket: WebSocket, state: AppState, request_id: String, _token: Tas
     } else {
         conn.serve(&closing).await
     };
-    if let End::Close(code, reason) = end {
-        conn.close(code, reason).await;
+    match end {
+        End::Close(code, reason) => conn.close(code, reason).await,
+        End::Echo => {
+            // tungstenite has queued the reply to the client's Close frame, with the client's
+            // code (RFC 6455, 5.5.1); writing it is all that is left of the handshake.
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, futures::SinkExt::flush(&mut conn.socket))
+                .await;
+        }
+        End::Drop => {}
     }
 }
 
@@ -299,7 +318,7 @@ impl Connection {
             }
             // tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) => return Ok(()),
-            Message::Close(_) => return Err(End::Drop),
+            Message::Close(_) => return Err(End::Echo),
         };
         let message: ClientMessage = serde_json::from_str(text.as_str()).map_err(|err| {
             close_with(
@@ -361,43 +380,58 @@ impl Connection {
             );
             return self.send_error(&id, vec![err]).await;
         }
-        if super::graphql::operation_type(
+        let operation = super::graphql::operation_type(
             &self.state,
             &payload.query,
             payload.operation_name.as_deref(),
-        ) == Some(OperationType::Mutation)
-        {
-            let mut err = ServerError::new(
+        );
+        if operation == Some(OperationType::Mutation) {
+            let err = coded(
                 "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.",
-                None,
+                code::FORBIDDEN,
             );
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code::FORBIDDEN);
             return self.send_error(&id, vec![err]).await;
         }
-        let mut request =
-            Request::new(payload.query).data(RequestId(format!("{}/{id}", self.request_id)));
+        let subscription = operation == Some(OperationType::Subscription);
+        let mut request = Request::new(payload.query);
         if let Some(name) = payload.operation_name {
             request = request.operation_name(name);
         }
         if let Some(variables) = payload.variables {
             request = request.variables(Variables::from_json(Value::Object(variables)));
         }
-        let request_id = format!("{}/{id}", self.request_id);
-        let results = self
-            .state
-            .schema
-            .execute_stream(request)
+        if let Some(extensions) = payload.extensions {
+            for (key, value) in extensions {
+                if let Ok(value) = async_graphql::Value::from_json(value) {
+                    request.extensions.insert(key, value);
+                }
+            }
+        }
+        let caller = Caller {
+            request_id: format!("{}/{id}", self.caller.request_id),
+            ..self.caller.clone()
+        };
+        let executor = self.state.executor.clone();
+        // A query runs exactly as over HTTP (loader, permit, time budget); a subscription is a
+        // stream, unless it is only a dry run, which executes nothing either way.
+        let dry_run = matches!(
+            request.extensions.get(crate::graphql::extension::DRY_RUN),
+            Some(async_graphql::Value::Boolean(true))
+        );
+        let results: OperationStream = if subscription && !dry_run {
+            Box::pin(executor.subscribe(&caller, request))
+        } else {
+            Box::pin(stream::once(async move {
+                executor.execute_one(&caller, request).await
+            }))
+        };
+        let results = results
             .enumerate()
-            .map(move |(index, response)| {
-                if index == 0 && failed_before_execution(&response) {
-                    Out::Error(response.errors)
+            .map(move |(index, executed)| {
+                if index == 0 && !executed.report.executed {
+                    Out::Error(executed.response.errors)
                 } else {
-                    Out::Next(Box::new(super::graphql::label_internal(
-                        response,
-                        &request_id,
-                    )))
+                    Out::Next(Box::new(executed))
                 }
             })
             .chain(stream::once(async { Out::Complete }))
@@ -415,9 +449,14 @@ impl Connection {
 
     async fn on_output(&mut self, id: String, out: Out) -> Result<(), End> {
         match out {
-            Out::Next(response) => {
-                self.send_json(json!({ "id": id, "type": "next", "payload": response }))
-                    .await
+            Out::Next(executed) => {
+                let message = Next {
+                    id: &id,
+                    kind: "next",
+                    payload: &executed,
+                };
+                let text = serde_json::to_string(&message).unwrap_or_default();
+                self.send(Message::Text(text.into())).await
             }
             Out::Error(errors) => self.send_error(&id, errors).await,
             Out::Complete => {
@@ -430,8 +469,13 @@ impl Connection {
 
     async fn send_error(&mut self, id: &str, errors: Vec<ServerError>) -> Result<(), End> {
         self.operations.remove(id);
-        self.send_json(json!({ "id": id, "type": "error", "payload": errors }))
-            .await
+        let message = ErrorMessage {
+            id,
+            kind: "error",
+            payload: &errors,
+        };
+        let text = serde_json::to_string(&message).unwrap_or_default();
+        self.send(Message::Text(text.into())).await
     }
 
     async fn send_json(&mut self, message: Value) -> Result<(), End> {
@@ -486,11 +530,20 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-/// Whether a response failed before execution (parse, validation, limits): no data, and
-/// errors that belong to no field. Errors of the subscription's own resolver carry its path
-/// and are sent as `next` followed by `complete`, as the reference server does.
-fn failed_before_execution(response: &GqlResponse) -> bool {
-    matches!(response.data, async_graphql::Value::Null)
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|err| err.path.is_empty())
+/// An `error` message, serialized straight from the errors (key order kept).
+#[derive(serde::Serialize)]
+struct ErrorMessage<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    payload: &'a [ServerError],
+}
+
+/// A `next` message, serialized straight from the response (key order kept).
+#[derive(serde::Serialize)]
+struct Next<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    payload: &'a Executed,
 }

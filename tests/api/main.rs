@@ -11,6 +11,7 @@
 mod arbitrary;
 mod cli;
 mod cli_tools;
+mod cost;
 mod errors;
 #[allow(dead_code)] // shared helpers; not every test uses each
 mod helpers;
@@ -26,6 +27,7 @@ mod mutations_sections;
 mod mutations_topics;
 mod pagination;
 mod read;
+mod responses;
 mod search;
 mod statements;
 mod subscriptions;
@@ -101,6 +103,14 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         errors::internal_errors_do_not_leak,
         errors::introspection_can_be_turned_off,
         errors::every_schema_element_is_described,
+        cost::realistic_reads_pass_with_their_cost,
+        cost::bombs_and_deep_queries_name_their_limit,
+        cost::a_dry_run_costs_what_the_real_run_costs,
+        cost::budgets_are_spent_refused_and_refilled,
+        cost::caps_are_enforced,
+        responses::keys_follow_the_selection_order,
+        responses::a_failed_execution_has_data_null,
+        responses::every_error_carries_a_code,
         limits::value_nesting_is_refused,
         limits::fragment_fan_out_is_refused,
         limits::shape_limits_are_enforced,
@@ -184,6 +194,10 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         subscriptions::sigterm_closes_sockets_with_1001_and_exits,
         subscriptions::the_listener_reconnects_after_its_connection_drops,
         subscriptions::a_client_that_stops_answering_pings_is_dropped,
+        subscriptions::a_close_frame_is_echoed,
+        subscriptions::queries_over_websocket_get_what_http_gets,
+        subscriptions::queries_over_websocket_have_a_time_budget,
+        subscriptions::a_dry_run_over_websocket_answers_at_once,
         search::ranking_table_over_the_seed,
         search::snippets_escape_everything_but_marks,
         search::hostile_queries_never_fail_internally,

@@ -304,7 +304,10 @@ pub async fn queries_run_as_one_result(app: TestApp) {
     .await;
     assert_eq!(
         ws.json().await,
-        json!({ "id": "q", "type": "next", "payload": { "data": { "article": { "title": "De-Stalinization" } } } })
+        json!({ "id": "q", "type": "next", "payload": {
+            "data": { "article": { "title": "De-Stalinization" } },
+            "extensions": { "cost": { "requested": 1, "limit": 500_000 } },
+        } })
     );
     assert_eq!(ws.json().await, json!({ "id": "q", "type": "complete" }));
 }
@@ -714,4 +717,89 @@ pub async fn a_client_that_stops_answering_pings_is_dropped(app: TestApp) {
             None | Some(Err(_)) => break,
         }
     }
+}
+
+/// The server completes the close handshake: a client closing with 1000 gets 1000 back.
+pub async fn a_close_frame_is_echoed(app: TestApp) {
+    use tokio_tungstenite::tungstenite::protocol::{CloseFrame, frame::coding::CloseCode};
+    let mut ws = Ws::ready(app.addr).await;
+    ws.0.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    })))
+    .await
+    .expect("send close");
+    assert_eq!(ws.closed().await.0, 1000);
+    // Before the handshake too.
+    let mut ws = Ws::connect(app.addr).await;
+    ws.0.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "".into(),
+    })))
+    .await
+    .expect("send close");
+    assert_eq!(ws.closed().await.0, 1001);
+}
+
+/// A query over WebSocket runs like one over HTTP: the same statements (one per relation
+/// level, from a loader of its own) and the same cost.
+pub async fn queries_over_websocket_get_what_http_gets(app: TestApp) {
+    annals::store::seed::seed_synthetic(&app.db, 30, &mut |_, _| {})
+        .await
+        .expect("synthetic seed");
+    let query = "{ articles(first: 30) { nodes { title sections { heading reforms { title } } topics { slug articles { nodes { title } } } } } }";
+    let before = app.statements();
+    let body = app.query(query, json!({})).await;
+    let over_http = app.statements() - before;
+    assert!(body.get("errors").is_none(), "{body}");
+
+    let mut ws = Ws::ready(app.addr).await;
+    let before = app.statements();
+    ws.subscribe("q", query, json!({})).await;
+    let message = ws.json().await;
+    let over_ws = app.statements() - before;
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(message["payload"].get("errors").is_none(), "{message}");
+    assert_eq!(message["payload"]["data"], body["data"]);
+    assert_eq!(message["payload"]["extensions"], body["extensions"]);
+    assert_eq!(over_ws, over_http, "statements over WebSocket and HTTP");
+    assert_eq!(ws.json().await["type"], "complete");
+}
+
+/// A query over WebSocket is stopped by the request time budget, like one over HTTP.
+pub async fn queries_over_websocket_have_a_time_budget(app: TestApp) {
+    let hurried = TestApp::spawn_with(app.backend, |c| c.request_timeout_ms = 0).await;
+    let mut ws = Ws::ready(hurried.addr).await;
+    ws.subscribe(
+        "q",
+        "{ articles { nodes { sections { body } } } }",
+        json!({}),
+    )
+    .await;
+    let message = ws.json().await;
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(
+        message["payload"][0]["extensions"]["limit"], "timeout",
+        "{message}"
+    );
+    // The socket stays usable.
+    assert!(ws.sync().await.is_empty());
+}
+
+/// A dry run over WebSocket answers the cost in one `next`, for a subscription too.
+pub async fn a_dry_run_over_websocket_answers_at_once(app: TestApp) {
+    let mut ws = Ws::ready(app.addr).await;
+    ws.send(json!({ "id": "d", "type": "subscribe", "payload": {
+        "query": CHANGES, "extensions": { "dryRun": true },
+    } }))
+    .await;
+    let message = ws.json().await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert!(message["payload"]["data"].is_null(), "{message}");
+    assert_eq!(
+        message["payload"]["extensions"]["cost"]["requested"], 2,
+        "{message}"
+    );
+    assert_eq!(ws.json().await["type"], "complete");
+    assert_eq!(app.events.subscribers(), 0);
 }

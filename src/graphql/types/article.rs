@@ -18,7 +18,7 @@ use crate::{
             PointsOfArticle, RevisionOfArticle, RevisionsOfArticle, SectionsOfArticle, TopicsOf,
             load,
         },
-        pagination::{ListId, PageArgs, connection_complexity},
+        pagination::{ListId, PageArgs},
     },
     store::{
         page::{Key, Page},
@@ -55,8 +55,7 @@ impl Article {
         &self.0.summary
     }
 
-    /// The sections in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// The sections in document order (at most 50 per article; the cost model counts 50).
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         let rows = load(ctx, SectionsOfArticle(self.0.id))
             .await?
@@ -76,8 +75,8 @@ impl Article {
         Ok(rows.into_iter().find(|s| s.slug == slug).map(Section))
     }
 
-    /// Every reform of the article, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// Every reform of the article, in document order (an article has at most 32 reforms and
+    /// reactions together; the cost model counts 32).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
         let rows = load(ctx, PointsOfArticle(PointKind::Reform, self.0.id))
             .await?
@@ -85,8 +84,8 @@ impl Article {
         Ok(rows.into_iter().map(Reform).collect())
     }
 
-    /// Every reaction to the events the article describes, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// Every reaction to the events the article describes, in document order (at most 32
+    /// reforms and reactions together; the cost model counts 32).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let rows = load(ctx, PointsOfArticle(PointKind::Reaction, self.0.id))
             .await?
@@ -94,8 +93,7 @@ impl Article {
         Ok(rows.into_iter().map(Reaction).collect())
     }
 
-    /// The topics the article is tagged with, by name.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// The topics the article is tagged with, by name (at most 12; the cost model counts 12).
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
         let rows = load(ctx, TopicsOf(Tagged::Article, self.0.id))
             .await?
@@ -105,7 +103,6 @@ impl Article {
 
     /// The whole article as Markdown: title, summary, and each section with its body,
     /// reforms and reactions in place.
-    #[graphql(complexity = 20)]
     async fn markdown(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(render_markdown(&self.content(ctx).await?))
     }
@@ -159,7 +156,6 @@ impl Article {
     }
 
     /// The article's committed versions, newest first.
-    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     async fn revisions(
         &self,
         ctx: &Context<'_>,

@@ -60,8 +60,7 @@ macro_rules! point_type {
                     .map(Section)
             }
 
-            #[doc = concat!("The topics this ", $what, " is tagged with, by name.")]
-            #[graphql(complexity = "1 + 10 * child_complexity")]
+            #[doc = concat!("The topics this ", $what, " is tagged with, by name (at most 12; the cost model counts 12).")]
             async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
                 let rows = load(ctx, TopicsOf(Tagged::Point($kind), self.0.id))
                     .await?

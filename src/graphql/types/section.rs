@@ -51,8 +51,8 @@ impl Section {
             .map(Article)
     }
 
-    /// The reforms under this section, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// The reforms under this section, in document order (an article has at most 32 reforms
+    /// and reactions; the cost model counts 32).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
         let rows = load(ctx, PointsOfSection(PointKind::Reform, self.0.id))
             .await?
@@ -60,8 +60,8 @@ impl Section {
         Ok(rows.into_iter().map(Reform).collect())
     }
 
-    /// The reactions under this section, in document order.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// The reactions under this section, in document order (an article has at most 32 reforms
+    /// and reactions; the cost model counts 32).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let rows = load(ctx, PointsOfSection(PointKind::Reaction, self.0.id))
             .await?

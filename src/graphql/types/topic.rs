@@ -11,7 +11,7 @@ use crate::{
     graphql::{
         ids::GlobalId,
         loaders::{ArticlesOfTopic, PointsOfTopic, load},
-        pagination::{ListId, PageArgs, connection_complexity},
+        pagination::{ListId, PageArgs},
     },
     store::{articles::ArticleSort, page::Page, points::PointKind},
 };
@@ -44,7 +44,6 @@ impl Topic {
     }
 
     /// The articles tagged with this topic, oldest first.
-    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -81,8 +80,7 @@ impl Topic {
         ))
     }
 
-    /// The reforms tagged with this topic.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// The reforms tagged with this topic (not capped; the cost model counts 100).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
         let rows = load(ctx, PointsOfTopic(PointKind::Reform, self.0.id))
             .await?
@@ -90,8 +88,7 @@ impl Topic {
         Ok(rows.into_iter().map(Reform).collect())
     }
 
-    /// The reactions tagged with this topic.
-    #[graphql(complexity = "1 + 10 * child_complexity")]
+    /// The reactions tagged with this topic (not capped; the cost model counts 100).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
         let rows = load(ctx, PointsOfTopic(PointKind::Reaction, self.0.id))
             .await?

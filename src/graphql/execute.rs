@@ -1,0 +1,319 @@
+//! The one way a GraphQL request is executed, whatever transport it came over.
+//!
+//! HTTP (`POST`/`GET /graphql`) and WebSocket (`/graphql/ws`) both hand their requests to an
+//! [`Executor`], so every query gets the same guarantees:
+//! - the request id and the raw `Authorization` header in the request data;
+//! - a [`BatchLoader`] of its own, flushed by [`Batched`], so each relation level is one
+//!   statement;
+//! - a permit of `max-concurrent-requests`, waited for within the time budget;
+//! - the time budget (`request-timeout-ms`), which stops the whole execution;
+//! - the guard's [`Tracker`]: cost, budget, dry run, and whether execution began;
+//! - every error labelled with `extensions.code` ([`crate::error::code::label`]), internal
+//!   errors with the request id, and `extensions.cost` on every response.
+//!
+//! Subscriptions (WebSocket only) are streams: they get the tracker and the labelling, and the
+//! schema's shared loader; the permit and the time budget bound single executions, not a
+//! stream that lives as long as its socket.
+
+use std::{net::IpAddr, sync::Arc, time::Duration};
+
+use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Value};
+use futures::{Stream, StreamExt};
+use serde::{Serialize, ser::SerializeMap};
+use tokio::sync::Semaphore;
+
+use super::{
+    AnnalsSchema,
+    batch::{BatchLoader, Batched},
+    budget::{Budgets, Standing},
+    extension::{Report, Tracker, limit_error},
+};
+use crate::{
+    auth::{Authorization, EditorTokens},
+    error::code::{self, Phase},
+};
+
+/// The request id, available to resolvers through the context.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Who sent a request.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The request id (from `X-Request-Id`, or made up by the server).
+    pub request_id: String,
+    /// The raw `Authorization` header; the mutation layer resolves (and never logs) the token.
+    pub authorization: Option<String>,
+    /// The client's address, which names an anonymous reader's budget.
+    pub peer: Option<IpAddr>,
+}
+
+/// Runs requests: one per server, shared by every transport.
+#[derive(Clone)]
+pub struct Executor {
+    schema: AnnalsSchema,
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+    max_cost: u64,
+    budgets: Option<Arc<Budgets>>,
+}
+
+/// One operation's response and what the guard learned about it.
+#[derive(Debug)]
+pub struct Executed {
+    /// The response, every error labelled, with `extensions.cost`.
+    pub response: Response,
+    /// What the guard learned: cost, budget, and whether execution began.
+    pub report: Report,
+}
+
+/// The responses to one HTTP request or WebSocket query.
+#[derive(Debug)]
+pub struct Outcome {
+    /// One per operation (one in all when the whole request timed out).
+    pub results: Vec<Executed>,
+    /// Whether the request was a batch (answered with a JSON array).
+    pub batch: bool,
+    /// Whether the time budget ran out (the one result then says so).
+    pub timed_out: bool,
+}
+
+impl Outcome {
+    /// Whether every operation failed before executing (the GraphQL-over-HTTP 4xx case).
+    pub fn failed_before_execution(&self) -> bool {
+        self.results.iter().all(|r| !r.report.executed)
+    }
+
+    /// The client's budget after the last operation that looked at it.
+    pub fn budget(&self) -> Option<Standing> {
+        self.results.iter().rev().find_map(|r| r.report.budget)
+    }
+
+    /// Whether some operation was refused for want of budget.
+    pub fn rate_limited(&self) -> bool {
+        self.results.iter().any(|r| {
+            r.response.errors.iter().any(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("limit"))
+                    .is_some_and(|l| matches!(l, Value::String(s) if s == "rate"))
+            })
+        })
+    }
+}
+
+impl Executor {
+    /// An executor for `schema`: at most `max_concurrent` executions at once, each within
+    /// `timeout`; queries cost at most `max_cost`; clients get `budget_per_minute` points a
+    /// minute (0: no budgets).
+    pub fn new(
+        schema: AnnalsSchema,
+        max_concurrent: usize,
+        timeout: Duration,
+        max_cost: u64,
+        budget_per_minute: u64,
+    ) -> Self {
+        Self {
+            schema,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            timeout,
+            max_cost,
+            budgets: (budget_per_minute > 0).then(|| Arc::new(Budgets::new(budget_per_minute))),
+        }
+    }
+
+    /// Whose budget a request spends: an editor's (by token name) or an address's.
+    fn client_key(&self, caller: &Caller) -> String {
+        let editor = caller.authorization.as_deref().and_then(|header| {
+            self.schema
+                .data::<EditorTokens>()
+                .and_then(|tokens| tokens.authenticate(Some(header)).ok())
+        });
+        match (editor, caller.peer) {
+            (Some(name), _) => format!("editor:{name}"),
+            (None, Some(ip)) => format!("ip:{ip}"),
+            (None, None) => "anonymous".to_owned(),
+        }
+    }
+
+    fn prepare(
+        &self,
+        caller: &Caller,
+        request: Request,
+        budget: &Option<(Arc<Budgets>, String)>,
+    ) -> (Request, Tracker) {
+        let tracker = Tracker::new(budget.clone());
+        let request = request
+            .data(RequestId(caller.request_id.clone()))
+            .data(Authorization(caller.authorization.clone()))
+            .data(tracker.clone());
+        (request, tracker)
+    }
+
+    fn budget_for(&self, caller: &Caller) -> Option<(Arc<Budgets>, String)> {
+        self.budgets
+            .clone()
+            .map(|budgets| (budgets, self.client_key(caller)))
+    }
+
+    /// Executes a request (one operation or a batch) with every guarantee of this module.
+    pub async fn execute(&self, caller: &Caller, batch: BatchRequest) -> Outcome {
+        let budget = self.budget_for(caller);
+        let (batch, trackers, is_batch) = match batch {
+            BatchRequest::Single(request) => {
+                let (request, tracker) = self.prepare(caller, request, &budget);
+                (BatchRequest::Single(request), vec![tracker], false)
+            }
+            BatchRequest::Batch(requests) => {
+                let (requests, trackers) = requests
+                    .into_iter()
+                    .map(|r| self.prepare(caller, r, &budget))
+                    .unzip();
+                (BatchRequest::Batch(requests), trackers, true)
+            }
+        };
+        // A loader of its own, so each relation level of this request is exactly one statement.
+        let loader = self
+            .schema
+            .data::<BatchLoader>()
+            .map(BatchLoader::for_request);
+        let batch = match &loader {
+            Some(loader) => batch.data(loader.clone()),
+            None => batch,
+        };
+        let execution = async {
+            // Waiting for a permit counts against the request's budget.
+            let _permit = self.permits.acquire().await;
+            Batched::new(loader, self.schema.execute_batch(batch)).await
+        };
+        let responses = match tokio::time::timeout(self.timeout, execution).await {
+            Ok(BatchResponse::Single(response)) => vec![response],
+            Ok(BatchResponse::Batch(responses)) => responses,
+            Err(_) => {
+                let err = limit_error(
+                    "timeout",
+                    format!(
+                        "The request took longer than {} ms and was stopped.",
+                        self.timeout.as_millis()
+                    ),
+                );
+                let tracker = trackers.into_iter().next().unwrap_or_default();
+                let response = Response::from_errors(vec![err]);
+                return Outcome {
+                    results: vec![self.finish(response, &tracker, Some(false), &caller.request_id)],
+                    batch: false,
+                    timed_out: true,
+                };
+            }
+        };
+        let results = responses
+            .into_iter()
+            .zip(trackers)
+            .map(|(response, tracker)| self.finish(response, &tracker, None, &caller.request_id))
+            .collect();
+        Outcome {
+            results,
+            batch: is_batch,
+            timed_out: false,
+        }
+    }
+
+    /// Executes one operation (a query over WebSocket), with every guarantee of
+    /// [`Executor::execute`].
+    pub async fn execute_one(&self, caller: &Caller, request: Request) -> Executed {
+        let mut outcome = self.execute(caller, BatchRequest::Single(request)).await;
+        outcome.results.remove(0)
+    }
+
+    /// Starts a subscription: each event's response is labelled like any other.
+    pub fn subscribe(
+        &self,
+        caller: &Caller,
+        request: Request,
+    ) -> impl Stream<Item = Executed> + Send + 'static {
+        let budget = self.budget_for(caller);
+        let (request, tracker) = self.prepare(caller, request, &budget);
+        let this = self.clone();
+        let request_id = caller.request_id.clone();
+        self.schema.execute_stream(request).map(move |response| {
+            // async-graphql runs no execute hook for a subscription: a response failed before
+            // executing when it has no data and only errors that belong to no field (errors
+            // of the subscription's own resolver carry its path).
+            let executed = !(matches!(response.data, Value::Null)
+                && !response.errors.is_empty()
+                && response.errors.iter().all(|err| err.path.is_empty()));
+            this.finish(response, &tracker, Some(executed), &request_id)
+        })
+    }
+
+    /// A response for errors found before the request reached the schema (a malformed body,
+    /// too big a batch): it requested nothing.
+    pub fn refuse(&self, errors: Vec<ServerError>) -> Executed {
+        self.finish(
+            Response::from_errors(errors),
+            &Tracker::default(),
+            Some(false),
+            "-",
+        )
+    }
+
+    /// Puts the data in selection order, labels every error, names the request id in
+    /// internal errors, and adds the cost. `executed` overrides what the tracker says.
+    fn finish(
+        &self,
+        mut response: Response,
+        tracker: &Tracker,
+        executed: Option<bool>,
+        request_id: &str,
+    ) -> Executed {
+        let mut report = tracker.report();
+        report.limit = self.max_cost;
+        if let Some(executed) = executed {
+            report.executed = executed;
+        }
+        if report.executed {
+            tracker.order(&mut response.data);
+        }
+        let phase = if report.executed {
+            Phase::Execution
+        } else {
+            Phase::Validation
+        };
+        for err in &mut response.errors {
+            code::label(err, phase);
+            let ext = err.extensions.get_or_insert_with(Default::default);
+            let internal = matches!(ext.get("code"), Some(Value::String(c)) if c == code::INTERNAL);
+            if internal {
+                ext.set("requestId", request_id);
+                err.message =
+                    format!("Internal server error (request id {request_id}); see the server log.");
+            }
+        }
+        response
+            .extensions
+            .entry("cost".to_owned())
+            .or_insert_with(|| report.cost_extension());
+        Executed { response, report }
+    }
+}
+
+/// The wire format of a response: `errors` (when there are any), then `data` (absent when
+/// the request failed before execution, `null` when execution failed), then `extensions`,
+/// serialized straight from async-graphql's ordered values: `data` keeps the order of the
+/// selection set, and each error reads `message`, `locations`, `path`, `extensions`.
+impl Serialize for Executed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let response = &self.response;
+        let mut map = serializer.serialize_map(None)?;
+        if !response.errors.is_empty() {
+            map.serialize_entry("errors", &response.errors)?;
+        }
+        if self.report.executed || response.errors.is_empty() {
+            map.serialize_entry("data", &response.data)?;
+        }
+        if !response.extensions.is_empty() {
+            map.serialize_entry("extensions", &response.extensions)?;
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,282 @@
+//! Puts a response's keys in the order of the selection set, as the specification requires.
+//!
+//! async-graphql resolves the fields of a query in parallel and writes each into the result
+//! map when it completes, so the map is in completion order. [`selection_order`] re-orders
+//! every object of the result by the operation's selection set, the way the specification's
+//! CollectFields orders them: each response key (alias or field name) at its first
+//! occurrence, fragments expanded in place, sub-selections of the same key merged. It also puts
+//! back the `null`s of failed fields ([`null_failed_fields`]).
+
+use std::collections::HashMap;
+
+use async_graphql::{
+    Name, PathSegment, Positioned, ServerError, Value,
+    indexmap::IndexMap,
+    parser::types::{
+        Field, FragmentDefinition, OperationDefinition, OperationType, Selection, SelectionSet,
+    },
+    registry::{MetaTypeName, Registry},
+};
+
+type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
+
+/// The response keys `sets` select, in order, each with the sub-selections it merges.
+fn collect<'a>(
+    sets: &[&'a SelectionSet],
+    fragments: &'a Fragments,
+    out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
+    depth: usize,
+) {
+    // Validation refuses fragment cycles; the bound only keeps a bug from looping.
+    if depth > 64 {
+        return;
+    }
+    for set in sets {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let key = field
+                        .node
+                        .alias
+                        .as_ref()
+                        .map_or(field.node.name.node.as_str(), |a| a.node.as_str());
+                    let sub = &field.node.selection_set.node;
+                    match out.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, subs)) => subs.push(sub),
+                        None => out.push((key, vec![sub])),
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    collect(
+                        &[&inline.node.selection_set.node],
+                        fragments,
+                        out,
+                        depth + 1,
+                    );
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
+                        collect(
+                            &[&fragment.node.selection_set.node],
+                            fragments,
+                            out,
+                            depth + 1,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Re-orders `value` (the result of `sets`) in place.
+fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
+    match value {
+        Value::Object(map) => {
+            let mut keys = Vec::new();
+            collect(sets, fragments, &mut keys, 0);
+            let mut old = std::mem::take(map);
+            let mut ordered = IndexMap::with_capacity(old.len());
+            for (key, subs) in keys {
+                if let Some((name, mut child)) = old.swap_remove_entry(key) {
+                    reorder(&mut child, &subs, fragments);
+                    ordered.insert(name, child);
+                }
+            }
+            // Nothing should be left; keep whatever is, rather than lose it.
+            ordered.extend(old);
+            *map = ordered;
+        }
+        Value::List(items) => {
+            for item in items {
+                reorder(item, sets, fragments);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Writes `null` where a field failed, as the specification wants (6.4.4, "Handling Execution
+/// Errors"): async-graphql leaves a failed field out of its parent object, so the key goes
+/// back in with `null`; when the failed field (or a list item) is non-null, the `null` goes to
+/// the nearest nullable position above it, replacing what async-graphql wrote there, and
+/// `data` itself becomes `null` when there is none. Each error's path and the schema's types
+/// say where that is.
+pub fn null_failed_fields(
+    data: &mut Value,
+    errors: &[ServerError],
+    registry: &Registry,
+    operation: &OperationDefinition,
+    fragments: &Fragments,
+) {
+    let root = match operation.ty {
+        OperationType::Query => registry.query_type.as_str(),
+        OperationType::Mutation => match registry.mutation_type.as_deref() {
+            Some(name) => name,
+            None => return,
+        },
+        OperationType::Subscription => return,
+    };
+    for err in errors.iter().filter(|e| !e.path.is_empty()) {
+        let Some(nullable) = nullability(&err.path, registry, root, operation, fragments) else {
+            continue;
+        };
+        match nullable.iter().rposition(|n| *n) {
+            Some(at) => set_null(data, &err.path[..=at]),
+            None => *data = Value::Null,
+        }
+    }
+}
+
+/// Whether each position along `path` may hold `null`, from the selection set and the schema;
+/// `None` when the path does not match them.
+fn nullability(
+    path: &[PathSegment],
+    registry: &Registry,
+    root: &str,
+    operation: &OperationDefinition,
+    fragments: &Fragments,
+) -> Option<Vec<bool>> {
+    let mut nullable = Vec::with_capacity(path.len());
+    let mut sets: Vec<&SelectionSet> = vec![&operation.selection_set.node];
+    let mut ty = format!("{root}!");
+    for segment in path {
+        match segment {
+            PathSegment::Field(key) => {
+                let parent = MetaTypeName::concrete_typename(&ty).to_owned();
+                let mut found: Vec<(&Field, String)> = Vec::new();
+                fields_with_key(&sets, key, &parent, fragments, &mut found, 0);
+                let (field, on) = found.first()?;
+                let meta = registry
+                    .concrete_type_by_name(on)
+                    .and_then(|t| t.field_by_name(&field.name.node))
+                    .or_else(|| {
+                        registry
+                            .concrete_type_by_name(&parent)
+                            .and_then(|t| t.field_by_name(&field.name.node))
+                    })?;
+                ty = meta.ty.clone();
+                sets = found.iter().map(|(f, _)| &f.selection_set.node).collect();
+            }
+            PathSegment::Index(_) => {
+                let list = ty.strip_suffix('!').unwrap_or(&ty);
+                ty = list.strip_prefix('[')?.strip_suffix(']')?.to_owned();
+            }
+        }
+        nullable.push(!ty.ends_with('!'));
+    }
+    Some(nullable)
+}
+
+/// The fields of `sets` with response key `key`, each with the type it is selected on.
+fn fields_with_key<'a>(
+    sets: &[&'a SelectionSet],
+    key: &str,
+    on: &str,
+    fragments: &'a Fragments,
+    out: &mut Vec<(&'a Field, String)>,
+    depth: usize,
+) {
+    if depth > 64 {
+        return;
+    }
+    for set in sets {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let name = field
+                        .node
+                        .alias
+                        .as_ref()
+                        .map_or(field.node.name.node.as_str(), |a| a.node.as_str());
+                    if name == key {
+                        out.push((&field.node, on.to_owned()));
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    let on = inline
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map_or(on, |c| c.node.on.node.as_str());
+                    fields_with_key(
+                        &[&inline.node.selection_set.node],
+                        key,
+                        on,
+                        fragments,
+                        out,
+                        depth + 1,
+                    );
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
+                        fields_with_key(
+                            &[&fragment.node.selection_set.node],
+                            key,
+                            fragment.node.type_condition.node.on.node.as_str(),
+                            fragments,
+                            out,
+                            depth + 1,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sets the value at `path` to `null` (adding the key if it is missing); stops where the data
+/// is already `null` or does not reach.
+fn set_null(data: &mut Value, path: &[PathSegment]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut here = data;
+    for segment in parents {
+        here = match (segment, here) {
+            (PathSegment::Field(name), Value::Object(map)) => match map.get_mut(name.as_str()) {
+                Some(value) => value,
+                None => return,
+            },
+            (PathSegment::Index(i), Value::List(items)) if *i < items.len() => &mut items[*i],
+            _ => return,
+        };
+    }
+    match (last, here) {
+        (PathSegment::Field(name), Value::Object(map)) => {
+            map.insert(Name::new(name), Value::Null);
+        }
+        (PathSegment::Index(i), Value::List(items)) if *i < items.len() => {
+            items[*i] = Value::Null;
+        }
+        _ => {}
+    }
+}
+
+/// Re-orders `data`, the result of the operation selecting `set`, by its selection set.
+pub fn selection_order(data: &mut Value, set: &SelectionSet, fragments: &Fragments) {
+    reorder(data, &[set], fragments);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::parser::{parse_query, types::DocumentOperations};
+
+    #[test]
+    fn keys_follow_the_selection_set() {
+        let query = "{ b: x { z ...F ... on T { a y } } a: x { q } } fragment F on T { y }";
+        // serde_json sorts its keys, so the input arrives sorted.
+        let data = serde_json::json!({ "a": { "q": 1 }, "b": [{ "a": 1, "y": 2, "z": 3 }] });
+        let doc = parse_query(query).unwrap();
+        let DocumentOperations::Single(op) = &doc.operations else {
+            panic!()
+        };
+        let mut value = Value::from_json(data).unwrap();
+        selection_order(&mut value, &op.node.selection_set.node, &doc.fragments);
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"b":[{"z":3,"y":2,"a":1}],"a":{"q":1}}"#
+        );
+    }
+}
