@@ -52,6 +52,7 @@ impl Db {
             .sqlx_logging(false);
         match backend {
             DbBackend::Postgres => {
+                // 0 is PostgreSQL's "no timeout".
                 options.statement_timeout(Duration::from_millis(config.statement_timeout_ms));
                 options.set_application_name("annals");
             }
@@ -80,6 +81,20 @@ impl Db {
             tracing::trace!(target: "annals::sql", elapsed = ?info.elapsed, sql = %info.statement.sql);
         });
         Ok(Self { conn, statements })
+    }
+
+    /// Opens one connection without a statement timeout, for maintenance: migrations,
+    /// seeding, bulk import, dump and restore. A migration that builds an index on a big table,
+    /// or a seed of ten thousand articles, may rightly run longer than a request's statement
+    /// may; and one connection keeps connection-scoped settings (SQLite's `PRAGMA
+    /// foreign_keys` during `migrate fresh`) on every statement.
+    pub async fn connect_for_maintenance(config: &Config) -> Result<Self, Error> {
+        let config = Config {
+            db_max_connections: 1,
+            statement_timeout_ms: 0,
+            ..config.clone()
+        };
+        Self::connect(&config).await
     }
 
     /// Which SQL dialect this pool speaks.

@@ -44,15 +44,18 @@ impl App {
         } else {
             tracing::info!(editors = editors.len(), "editor tokens configured");
         }
-        let db = Db::connect(&config).await?;
-        store::migrate(&db.conn).await?;
-        if article::Entity::find().count(&db.conn).await? == 0 {
-            let report = store::seed::seed(&db.conn).await?;
+        // Migrating and seeding are maintenance: one connection, no statement timeout.
+        let maintenance = Db::connect_for_maintenance(&config).await?;
+        store::migrate(&maintenance.conn).await?;
+        if article::Entity::find().count(&maintenance.conn).await? == 0 {
+            let report = store::seed::seed(&maintenance.conn).await?;
             tracing::info!(
                 articles = report.articles_created,
                 "seeded an empty database"
             );
         }
+        maintenance.conn.close().await?;
+        let db = Db::connect(&config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Io(format!("cannot listen on {}: {err}", config.listen)))?;

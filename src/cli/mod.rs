@@ -229,7 +229,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             app.run(shutdown_signal()).await;
         }
         Command::Migrate { action } => {
-            let db = Db::connect(&config).await?;
+            let db = Db::connect_for_maintenance(&config).await?;
             match action {
                 MigrateAction::Up => store::migrate(&db.conn).await?,
                 MigrateAction::Down => Migrator::down(&db.conn, Some(1)).await?,
@@ -245,7 +245,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Seed { synthetic } => {
-            let db = Db::connect(&config).await?;
+            let db = Db::connect_for_maintenance(&config).await?;
             store::migrate(&db.conn).await?;
             let report = store::seed::seed(&db.conn).await?;
             say(&format!(
@@ -276,7 +276,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             reforms_under,
             reactions_under,
         } => {
-            let db = Db::connect(&config).await?;
+            let db = Db::connect_for_maintenance(&config).await?;
             store::migrate(&db.conn).await?;
             let args = bulk::ImportArgs {
                 files,
@@ -289,7 +289,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             bulk::import(&db, args).await?;
         }
         Command::Export { slug, all, dir } => {
-            let db = Db::connect(&config).await?;
+            let db = Db::connect_for_maintenance(&config).await?;
             match (slug, all, dir) {
                 (Some(slug), _, _) => bulk::export_one(&db, &slug).await?,
                 (None, true, Some(dir)) => bulk::export_all(&db, &dir).await?,
@@ -302,15 +302,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             title_contains,
             updated_since,
         } => {
-            let db = Db::connect(&config).await?;
+            let db = Db::connect_for_maintenance(&config).await?;
             bulk::list(&db, json, topic, title_contains, updated_since).await?;
         }
         Command::Dump { file } => {
-            let db = Db::connect(&config).await?;
+            let db = Db::connect_for_maintenance(&config).await?;
             archive::dump(&db, &file).await?;
         }
         Command::Restore { file, force } => {
-            let db = Db::connect(&config).await?;
+            let db = Db::connect_for_maintenance(&config).await?;
             store::migrate(&db.conn).await?;
             archive::restore(&db, &file, force).await?;
         }
