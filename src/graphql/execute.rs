@@ -158,6 +158,8 @@ impl Executor {
 
     /// Executes a request (one operation or a batch) with every guarantee of this module.
     pub async fn execute(&self, caller: &Caller, batch: BatchRequest) -> Outcome {
+        // The budget runs from here: waiting for a permit and executing both count.
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let budget = self.budget_for(caller);
         let (batch, trackers, is_batch) = match batch {
             BatchRequest::Single(request) => {
@@ -186,10 +188,17 @@ impl Executor {
             let _permit = self.permits.acquire().await;
             Batched::new(loader, self.schema.execute_batch(batch)).await
         };
-        let responses = match tokio::time::timeout(self.timeout, execution).await {
-            Ok(BatchResponse::Single(response)) => vec![response],
-            Ok(BatchResponse::Batch(responses)) => responses,
-            Err(_) => {
+        // A budget already spent (a zero budget, or preparing took it all) stops the request
+        // before it starts, rather than racing the first statements against the timer.
+        let result = if tokio::time::Instant::now() >= deadline {
+            None
+        } else {
+            tokio::time::timeout_at(deadline, execution).await.ok()
+        };
+        let responses = match result {
+            Some(BatchResponse::Single(response)) => vec![response],
+            Some(BatchResponse::Batch(responses)) => responses,
+            None => {
                 let err = limit_error(
                     "timeout",
                     format!(
