@@ -176,6 +176,14 @@ pub struct Limits {
         default_value_t = 16
     )]
     pub concurrent_requests: usize,
+    /// Most WebSocket connections (`/graphql/ws`) open at once on this process; one more is
+    /// refused at the upgrade with 503. Each open socket holds a file descriptor and a few KiB.
+    #[arg(
+        long = "max-websockets",
+        env = "ANNALS_MAX_WEBSOCKETS",
+        default_value_t = 10_000
+    )]
+    pub websockets: usize,
 }
 
 impl Config {

@@ -19,7 +19,13 @@
 //!   gets [`broadcast::error::RecvError::Lagged`] with the number of events it missed, and
 //!   writers never wait for subscribers.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicIsize, Ordering},
+    },
+    time::Duration,
+};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, sqlx};
 use tokio::sync::broadcast;
@@ -66,6 +72,26 @@ pub struct EventBus {
     /// Stops the listener task.
     stop: CancellationToken,
     listener: Option<Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>>,
+    /// Subscriptions served through another's receiver (multiplexed delivery): counted by
+    /// [`EventBus::subscribers`], though they hold no receiver of their own.
+    shared: Arc<AtomicIsize>,
+}
+
+/// A receiver taken before a subscription executes, so no event after that moment is missed;
+/// the `articleChanged` resolver uses it (once) instead of subscribing itself.
+#[derive(Debug)]
+pub struct Subscribed(Mutex<Option<broadcast::Receiver<ArticleEvent>>>);
+
+impl Subscribed {
+    /// Wraps a receiver for the request data.
+    pub fn new(receiver: broadcast::Receiver<ArticleEvent>) -> Self {
+        Self(Mutex::new(Some(receiver)))
+    }
+
+    /// The receiver, the first time.
+    pub fn take(&self) -> Option<broadcast::Receiver<ArticleEvent>> {
+        self.0.lock().ok()?.take()
+    }
 }
 
 impl Default for EventBus {
@@ -83,6 +109,7 @@ impl EventBus {
             notify: None,
             stop: CancellationToken::new(),
             listener: None,
+            shared: Arc::default(),
         }
     }
 
@@ -152,9 +179,16 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// How many subscribers this process has now.
+    /// How many subscriptions this process serves now: its receivers, plus the subscriptions
+    /// that share one (see [`EventBus::share`]).
     pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
+        let shared = self.shared.load(Ordering::Relaxed);
+        (self.sender.receiver_count() as isize + shared).max(0) as usize
+    }
+
+    /// Counts `delta` more (or fewer) subscriptions served through a receiver already counted.
+    pub fn share(&self, delta: isize) {
+        self.shared.fetch_add(delta, Ordering::Relaxed);
     }
 
     /// Stops listening (PostgreSQL) and waits for the listener to close its connection.

@@ -15,7 +15,7 @@ use crate::{
     error::{Error, Result},
     events::EventBus,
     graphql::{SchemaData, build_schema, execute::Executor},
-    http::{AppState, router, server, ws::Sockets},
+    http::{AppState, fanout::Fanout, router, server, ws::Sockets},
     store,
 };
 
@@ -70,7 +70,7 @@ impl App {
             }),
         );
         let limits = config.limits;
-        let sockets = Sockets::new();
+        let sockets = Sockets::with_limit(config.limits.websockets);
         let executor = Executor::new(
             schema,
             config.limits.concurrent_requests,
@@ -82,6 +82,7 @@ impl App {
             executor,
             config: Arc::new(config),
             sockets: sockets.clone(),
+            fanout: Fanout::new(Some(events.clone())),
         });
         Ok(Self {
             listener,

@@ -156,6 +156,12 @@ impl Executor {
             .map(|budgets| (budgets, self.client_key(caller)))
     }
 
+    /// Whose budget a subscription by `caller` spends, when budgets are on: subscriptions are
+    /// shared only within it.
+    pub fn budget_scope(&self, caller: &Caller) -> Option<String> {
+        self.budget_for(caller).map(|(_, client)| client)
+    }
+
     /// Executes a request (one operation or a batch) with every guarantee of this module.
     pub async fn execute(&self, caller: &Caller, batch: BatchRequest) -> Outcome {
         // The budget runs from here: waiting for a permit and executing both count.

@@ -88,6 +88,9 @@ impl Subscription {
         slug: Option<String>,
     ) -> Result<impl Stream<Item = Result<ArticleChange>> + use<>> {
         let bus = ctx.data::<EventBus>()?;
+        // Subscribe before looking the article up, so no change in between is missed; a
+        // multiplexed subscription has subscribed before it executed.
+        let prepared = ctx.data_opt::<events::Subscribed>().and_then(|s| s.take());
         if let Some(slug) = &slug
             && !is_valid_slug(slug)
         {
@@ -99,8 +102,7 @@ impl Subscription {
             )
             .into());
         }
-        // Subscribe before looking the article up, so no change in between is missed.
-        let receiver = bus.subscribe();
+        let receiver = prepared.unwrap_or_else(|| bus.subscribe());
         let filter = match slug {
             None => Filter::All,
             Some(slug) => {
@@ -159,10 +161,7 @@ fn changes(
                 Err(RecvError::Lagged(missed)) => {
                     let err = Error::LimitExceeded {
                         limit: "subscriberBuffer",
-                        message: format!(
-                            "This subscription fell more than {} events behind and missed {missed}; it is completed. Subscribe again and re-read the articles you show.",
-                            events::SUBSCRIBER_BUFFER
-                        ),
+                        message: lagged_message(missed),
                     }
                     .extend()
                     .extend_with(|_, ext| ext.set("missed", missed));
@@ -172,4 +171,13 @@ fn changes(
             }
         }
     })
+}
+
+/// What a subscriber that fell behind and missed `missed` events is told (`LIMIT_EXCEEDED`,
+/// limit `subscriberBuffer`).
+pub fn lagged_message(missed: u64) -> String {
+    format!(
+        "This subscription fell more than {} events behind and missed {missed}; it is completed. Subscribe again and re-read the articles you show.",
+        events::SUBSCRIBER_BUFFER
+    )
 }

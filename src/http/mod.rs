@@ -1,6 +1,7 @@
 //! The HTTP layer: the axum router, the GraphQL-over-HTTP handlers, and the hardened server
 //! loop.
 
+pub mod fanout;
 pub mod graphiql;
 pub mod graphql;
 pub mod server;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The open WebSocket connections, closed and awaited on shutdown.
     pub sockets: ws::Sockets,
+    /// Shared executions of identical subscriptions.
+    pub fanout: fanout::Fanout,
 }
 
 /// Builds the router: `/` (GraphiQL), `/graphql` (GET and POST), `/graphql/ws`, `/healthz`.

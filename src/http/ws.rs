@@ -26,10 +26,17 @@
 //!   ignored.
 //! - A client's Close frame is answered with the same code (the close handshake), so a normal
 //!   disconnect reads 1000 at the client, not 1006.
+//! - At most `max-websockets` sockets are open at once on a process; one more is refused at
+//!   the upgrade with 503 (and `Retry-After`), before any buffer is allocated.
+//! - Buffers are sized for many idle sockets: a [`READ_BUFFER_BYTES`] read buffer, and
+//!   writes go straight to the socket (no 128 KiB write buffer), at most
+//!   [`MAX_WRITE_BUFFER_BYTES`] queued. One task per socket serves all its operations.
+//! - Identical subscriptions share one execution ([`fanout`](super::fanout)): each event is
+//!   resolved and serialized once, and every subscriber's `next` is written from those bytes.
 //! - On shutdown every socket gets close 1001 (going away); [`Sockets`] tracks them so the
 //!   server waits for that (hyper's graceful shutdown does not see upgraded connections).
 
-use std::{pin::Pin, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use async_graphql::{Request, ServerError, Variables, parser::types::OperationType};
 use axum::{
@@ -37,12 +44,13 @@ use axum::{
         State,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     },
-    http::{Extensions, HeaderMap},
-    response::Response,
+    http::{Extensions, HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_stream::StreamMap;
 use tokio_util::{
     sync::CancellationToken,
@@ -56,6 +64,7 @@ use crate::{
         execute::{Caller, Executed},
         extension::{coded, limit_error},
     },
+    http::fanout::Shared,
 };
 
 /// The WebSocket subprotocol spoken here.
@@ -70,6 +79,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the server pings; a client silent for two intervals is dropped.
 pub const KEEPALIVE: Duration = Duration::from_secs(12);
+/// Each socket's read buffer (tungstenite's default is 128 KiB, allocated per socket up
+/// front); larger messages still arrive, in several reads.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Most bytes queued for one socket before a write fails (the socket is then dropped).
+pub const MAX_WRITE_BUFFER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Close codes of the protocol.
 pub mod close {
@@ -92,16 +106,33 @@ pub mod close {
 }
 
 /// The open sockets: told to close on shutdown, and waited for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Sockets {
     closing: CancellationToken,
     tracker: TaskTracker,
+    /// One permit per socket that may still open.
+    permits: Arc<Semaphore>,
+}
+
+impl Default for Sockets {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Sockets {
-    /// No sockets yet.
+    /// No sockets yet, and no limit on them.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_limit(Semaphore::MAX_PERMITS)
+    }
+
+    /// No sockets yet; at most `limit` open at once.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            closing: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            permits: Arc::new(Semaphore::new(limit.min(Semaphore::MAX_PERMITS))),
+        }
     }
 
     /// Tells every socket to close with 1001; sockets opened from now on close at once.
@@ -137,13 +168,31 @@ pub async fn handler(
         authorization: None,
         ..super::graphql::caller(&headers, &extensions)
     };
+    let Ok(permit) = state.sockets.permits.clone().try_acquire_owned() else {
+        tracing::warn!(
+            limit = state.config.limits.websockets,
+            "refusing a WebSocket: max-websockets are open"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            format!(
+                "Too many WebSocket connections: at most {} may be open on this server; retry later.\n",
+                state.config.limits.websockets
+            ),
+        )
+            .into_response();
+    };
     // Taken now, so the server's shutdown waits for this socket even before it is open.
     let token = state.sockets.tracker.token();
     upgrade
         .protocols([PROTOCOL])
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(socket, state, caller, token))
+        .on_upgrade(move |socket| run(socket, state, caller, token, permit))
 }
 
 /// A message from the client.
@@ -188,10 +237,10 @@ struct SubscribePayload {
 
 /// What an operation's stream yields.
 enum Out {
-    /// A result: `next`.
-    Next(Box<Executed>),
-    /// The operation failed before executing: `error` (and no `complete`).
-    Error(Vec<ServerError>),
+    /// A result: `next`, with this payload (JSON, possibly shared with other subscribers).
+    Next(Arc<str>),
+    /// The operation failed before executing: `error` (and no `complete`), with this payload.
+    Error(Arc<str>),
     /// The operation ended: `complete`.
     Complete,
 }
@@ -222,7 +271,13 @@ struct Connection {
     operations: StreamMap<String, OutStream>,
 }
 
-async fn run(socket: WebSocket, state: AppState, caller: Caller, _token: TaskTrackerToken) {
+async fn run(
+    socket: WebSocket,
+    state: AppState,
+    caller: Caller,
+    _token: TaskTrackerToken,
+    _permit: OwnedSemaphorePermit,
+) {
     let closing = state.sockets.closing.clone();
     let negotiated = socket.protocol().is_some_and(|p| p == PROTOCOL);
     let mut conn = Connection {
@@ -418,20 +473,39 @@ impl Connection {
             request.extensions.get(crate::graphql::extension::DRY_RUN),
             Some(async_graphql::Value::Boolean(true))
         );
-        let results: OperationStream = if subscription && !dry_run {
-            Box::pin(executor.subscribe(&caller, request))
-        } else {
-            Box::pin(stream::once(async move {
-                executor.execute_one(&caller, request).await
-            }))
-        };
+        if subscription && !dry_run {
+            let key = (
+                request.query.clone(),
+                request.operation_name.clone(),
+                serde_json::to_string(&request.variables).unwrap_or_default(),
+                // In key order: the same extensions make the same key.
+                serde_json::to_string(
+                    &request
+                        .extensions
+                        .iter()
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                )
+                .unwrap_or_default(),
+                executor.budget_scope(&caller),
+            );
+            let shared = self.state.fanout.join(key, &executor, &caller, request);
+            let results = shared.map(|shared| match shared {
+                Shared::Next(payload) => Out::Next(payload),
+                Shared::Error(errors) => Out::Error(errors),
+                Shared::Complete => Out::Complete,
+            });
+            self.operations.insert(id, Box::pin(results));
+            return Ok(());
+        }
+        let results: OperationStream = Box::pin(stream::once(async move {
+            executor.execute_one(&caller, request).await
+        }));
         let results = results
-            .enumerate()
-            .map(move |(index, executed)| {
-                if index == 0 && !executed.report.executed {
-                    Out::Error(executed.response.errors)
+            .map(move |executed| {
+                if !executed.report.executed {
+                    Out::Error(to_json(&executed.response.errors))
                 } else {
-                    Out::Next(Box::new(executed))
+                    Out::Next(to_json(&executed))
                 }
             })
             .chain(stream::once(async { Out::Complete }))
@@ -449,16 +523,11 @@ impl Connection {
 
     async fn on_output(&mut self, id: String, out: Out) -> Result<(), End> {
         match out {
-            Out::Next(executed) => {
-                let message = Next {
-                    id: &id,
-                    kind: "next",
-                    payload: &executed,
-                };
-                let text = serde_json::to_string(&message).unwrap_or_default();
-                self.send(Message::Text(text.into())).await
+            Out::Next(payload) => self.send_payload(&id, "next", &payload).await,
+            Out::Error(errors) => {
+                self.operations.remove(&id);
+                self.send_payload(&id, "error", &errors).await
             }
-            Out::Error(errors) => self.send_error(&id, errors).await,
             Out::Complete => {
                 self.operations.remove(&id);
                 self.send_json(json!({ "id": id, "type": "complete" }))
@@ -469,12 +538,20 @@ impl Connection {
 
     async fn send_error(&mut self, id: &str, errors: Vec<ServerError>) -> Result<(), End> {
         self.operations.remove(id);
-        let message = ErrorMessage {
-            id,
-            kind: "error",
-            payload: &errors,
-        };
-        let text = serde_json::to_string(&message).unwrap_or_default();
+        self.send_payload(id, "error", &to_json(&errors)).await
+    }
+
+    /// Writes `{"id":..,"type":..,"payload":..}` around an already serialized payload.
+    async fn send_payload(&mut self, id: &str, kind: &str, payload: &str) -> Result<(), End> {
+        let id = serde_json::to_string(id).unwrap_or_default();
+        let mut text = String::with_capacity(id.len() + payload.len() + 40);
+        text.push_str("{\"id\":");
+        text.push_str(&id);
+        text.push_str(",\"type\":\"");
+        text.push_str(kind);
+        text.push_str("\",\"payload\":");
+        text.push_str(payload);
+        text.push('}');
         self.send(Message::Text(text.into())).await
     }
 
@@ -530,20 +607,7 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
-/// An `error` message, serialized straight from the errors (key order kept).
-#[derive(serde::Serialize)]
-struct ErrorMessage<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    payload: &'a [ServerError],
-}
-
-/// A `next` message, serialized straight from the response (key order kept).
-#[derive(serde::Serialize)]
-struct Next<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    payload: &'a Executed,
+/// JSON of a payload, kept in the order it was built (selection order, `errors` first).
+fn to_json(value: &impl serde::Serialize) -> Arc<str> {
+    serde_json::to_string(value).unwrap_or_default().into()
 }

@@ -198,6 +198,8 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         subscriptions::queries_over_websocket_get_what_http_gets,
         subscriptions::queries_over_websocket_have_a_time_budget,
         subscriptions::a_dry_run_over_websocket_answers_at_once,
+        subscriptions::statements_per_event_do_not_grow_with_subscribers,
+        subscriptions::sockets_over_the_cap_are_refused_with_503,
         search::ranking_table_over_the_seed,
         search::snippets_escape_everything_but_marks,
         search::hostile_queries_never_fail_internally,

@@ -803,3 +803,110 @@ pub async fn a_dry_run_over_websocket_answers_at_once(app: TestApp) {
     assert_eq!(ws.json().await["type"], "complete");
     assert_eq!(app.events.subscribers(), 0);
 }
+
+/// Publishes an `Updated` event for the seed article on the app's bus (NOTIFY on PostgreSQL).
+async fn publish_seed_update(app: &TestApp, version: i32) {
+    use sea_orm::EntityTrait;
+    let id = annals::entities::article::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()[0]
+        .id;
+    app.events
+        .publish(ArticleEvent {
+            kind: ChangeKind::Updated,
+            article_id: id,
+            slug: SLUG.to_owned(),
+            version,
+        })
+        .await;
+}
+
+/// One event costs the same statements for 1 and for 12 subscribers of the same selection
+/// (spread over several sockets): the article is resolved once and the bytes fanned out.
+pub async fn statements_per_event_do_not_grow_with_subscribers(app: TestApp) {
+    const DEEP: &str = "subscription($slug: String) { articleChanged(slug: $slug) { version article { title sections { heading reforms { title } reactions { title } } topics { slug } } } }";
+    let mut counts = Vec::new();
+    for (round, n) in [1usize, 12].into_iter().enumerate() {
+        let mut sockets = Vec::new();
+        for _ in 0..n.div_ceil(4) {
+            sockets.push(Ws::ready(app.addr).await);
+        }
+        let sockets_len = sockets.len();
+        for i in 0..n {
+            let ws = &mut sockets[i % sockets_len];
+            ws.subscribe(&i.to_string(), DEEP, json!({ "slug": SLUG }))
+                .await;
+        }
+        for ws in &mut sockets {
+            assert!(ws.sync().await.is_empty());
+        }
+        subscribers(&app, n).await;
+        let before = app.statements();
+        publish_seed_update(&app, 100 + round as i32).await;
+        let mut got = 0;
+        for (s, ws) in sockets.iter_mut().enumerate() {
+            let mine = (0..n).filter(|i| i % sockets_len == s).count();
+            for _ in 0..mine {
+                let message = ws.json().await;
+                assert_eq!(message["type"], "next", "{message}");
+                assert!(message["payload"].get("errors").is_none(), "{message}");
+                let sections = &message["payload"]["data"]["articleChanged"]["article"]["sections"];
+                assert!(!sections.as_array().unwrap().is_empty(), "{message}");
+                got += 1;
+            }
+        }
+        assert_eq!(got, n);
+        counts.push(app.statements() - before);
+        drop(sockets);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while app.events.subscribers() > 0 {
+            assert!(Instant::now() < deadline, "subscribers never left");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements per event for 1 and 12 subscribers: {counts:?}"
+    );
+}
+
+/// `max-websockets` caps the open sockets: one more is refused at the upgrade with 503, and
+/// a closed socket makes room again.
+pub async fn sockets_over_the_cap_are_refused_with_503(app: TestApp) {
+    let app = TestApp::spawn_with(app.backend, |config| config.limits.websockets = 2).await;
+    let first = Ws::ready(app.addr).await;
+    let _second = Ws::ready(app.addr).await;
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    match tokio_tungstenite::connect_async(request.clone()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+    app.assert_healthy().await;
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio_tungstenite::connect_async(request.clone()).await {
+            Ok(_) => break,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response))
+                if response.status() == 503 =>
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "the closed socket never made room"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(err) => panic!("unexpected {err}"),
+        }
+    }
+}

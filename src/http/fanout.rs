@@ -1,0 +1,252 @@
+//! Multiplexed subscriptions: every subscription with the same operation (query text,
+//! operation name, variables, extensions) shares one execution, the way Hasura multiplexes
+//! live queries.
+//!
+//! - The first subscriber of an operation starts a hub: one task that executes the
+//!   subscription once (one event-bus receiver, one resolution of each event's
+//!   `article { ... }`) and serializes each result once, to shared bytes.
+//! - Every subscriber of the hub holds a receiver of those bytes (a bounded broadcast of
+//!   [`SUBSCRIBER_BUFFER`] results, one ring for the whole hub), so memory per subscriber does
+//!   not grow with the event rate or the number of subscribers, and the statements per event
+//!   do not grow with the number of subscribers.
+//! - A subscriber that falls [`SUBSCRIBER_BUFFER`] results behind gets one `LIMIT_EXCEEDED`
+//!   error (limit `subscriberBuffer`, `missed`) and `complete`, like an unshared subscription.
+//! - A subscriber that joins a running hub gets every result produced after it joined.
+//! - When the last subscriber leaves, the hub stops. When cost budgets are on, subscriptions
+//!   are shared only within one client (the budget is charged when a hub starts).
+//! - The hub executes as its first subscriber's caller: an internal error names that
+//!   subscriber's request id.
+
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::Request;
+use futures::{Stream, StreamExt, stream};
+use serde_json::json;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::{
+    error::code,
+    events::{EventBus, SUBSCRIBER_BUFFER, Subscribed},
+    graphql::{
+        execute::{Caller, Executor},
+        subscription::lagged_message,
+    },
+};
+
+/// What identifies a shareable subscription: query, operation name, variables and extensions
+/// (as JSON), and the budget's client when budgets are on.
+pub type Key = (String, Option<String>, String, String, Option<String>);
+
+/// One result of a shared subscription, serialized once.
+#[derive(Debug, Clone)]
+pub enum Shared {
+    /// The JSON of a `next` message's payload.
+    Next(Arc<str>),
+    /// The JSON of an `error` message's payload (the operation failed before executing).
+    Error(Arc<str>),
+    /// The subscription ended.
+    Complete,
+}
+
+/// The hubs of this process.
+#[derive(Clone)]
+pub struct Fanout {
+    hubs: Arc<Mutex<HashMap<Key, Hub>>>,
+    bus: Option<EventBus>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+}
+
+struct Hub {
+    id: u64,
+    /// The key, shared with every member (a member holds no copy of the query).
+    key: Arc<Key>,
+    sender: broadcast::Sender<Shared>,
+    members: usize,
+    task: tokio::task::AbortHandle,
+}
+
+impl Fanout {
+    /// Hubs fed by `bus` (`None`: subscriptions subscribe through the schema's bus themselves).
+    pub fn new(bus: Option<EventBus>) -> Self {
+        Self {
+            hubs: Arc::default(),
+            bus,
+            next_id: Arc::default(),
+        }
+    }
+
+    /// How many distinct shared subscriptions run now.
+    pub fn hubs(&self) -> usize {
+        self.hubs.lock().map(|hubs| hubs.len()).unwrap_or(0)
+    }
+
+    /// Joins the hub of `key`, starting it (executing `request` as `caller`) if there is none.
+    pub fn join(
+        &self,
+        key: Key,
+        executor: &Executor,
+        caller: &Caller,
+        request: Request,
+    ) -> Pin<Box<dyn Stream<Item = Shared> + Send>> {
+        let mut hubs = self.hubs.lock().expect("hubs lock");
+        let receiver = if let Some(hub) = hubs.get_mut(&key) {
+            hub.members += 1;
+            if let Some(bus) = &self.bus {
+                bus.share(1);
+            }
+            let receiver = hub.sender.subscribe();
+            let member = (hub.id, hub.key.clone());
+            drop(hubs);
+            (receiver, member)
+        } else {
+            let (sender, receiver) = broadcast::channel(SUBSCRIBER_BUFFER);
+            let id = self
+                .next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Subscribed now, so the new member misses no event committed after it joined.
+            let request = match &self.bus {
+                Some(bus) => request.data(Subscribed::new(bus.subscribe())),
+                None => request,
+            };
+            let results = executor.subscribe(caller, request);
+            let key = Arc::new(key);
+            let task = tokio::spawn(run_hub(
+                self.clone(),
+                key.clone(),
+                id,
+                sender.clone(),
+                Box::pin(results),
+            ));
+            hubs.insert(
+                (*key).clone(),
+                Hub {
+                    id,
+                    key: key.clone(),
+                    sender,
+                    members: 1,
+                    task: task.abort_handle(),
+                },
+            );
+            (receiver, (id, key))
+        };
+        let member = Member {
+            fanout: self.clone(),
+            key: receiver.1.1,
+            hub: receiver.1.0,
+        };
+        Box::pin(stream::unfold(
+            State::Live(receiver.0, member),
+            |state| async move {
+                let State::Live(mut receiver, member) = state else {
+                    return match state {
+                        // A lag error is followed by `complete`, like an unshared stream's end.
+                        State::Lagged => Some((Shared::Complete, State::Done)),
+                        _ => None,
+                    };
+                };
+                match receiver.recv().await {
+                    Ok(Shared::Next(payload)) => {
+                        Some((Shared::Next(payload), State::Live(receiver, member)))
+                    }
+                    Ok(Shared::Error(errors)) => Some((Shared::Error(errors), State::Done)),
+                    Ok(Shared::Complete) | Err(RecvError::Closed) => {
+                        Some((Shared::Complete, State::Done))
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        drop(member);
+                        Some((Shared::Next(lagged(missed)), State::Lagged))
+                    }
+                }
+            },
+        ))
+    }
+
+    /// Forgets hub `id` of `key` (it ended): its members are no longer counted on the bus.
+    fn remove(&self, key: &Key, id: u64) {
+        let mut hubs = self.hubs.lock().expect("hubs lock");
+        if hubs.get(key).is_some_and(|hub| hub.id == id)
+            && let Some(hub) = hubs.remove(key)
+            && let Some(bus) = &self.bus
+        {
+            bus.share(-(hub.members as isize - 1));
+        }
+    }
+}
+
+/// Where one member's stream is.
+enum State {
+    Live(broadcast::Receiver<Shared>, Member),
+    Lagged,
+    Done,
+}
+
+/// One subscriber of a hub; leaving stops the hub when it was the last.
+struct Member {
+    fanout: Fanout,
+    key: Arc<Key>,
+    hub: u64,
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let Ok(mut hubs) = self.fanout.hubs.lock() else {
+            return;
+        };
+        let Some(hub) = hubs.get_mut(&*self.key).filter(|hub| hub.id == self.hub) else {
+            return;
+        };
+        hub.members -= 1;
+        if hub.members == 0 {
+            hub.task.abort();
+            hubs.remove(&*self.key);
+        } else if let Some(bus) = &self.fanout.bus {
+            bus.share(-1);
+        }
+    }
+}
+
+/// Runs one shared subscription: each result serialized once and sent to every member.
+async fn run_hub(
+    fanout: Fanout,
+    key: Arc<Key>,
+    id: u64,
+    sender: broadcast::Sender<Shared>,
+    mut results: Pin<Box<dyn Stream<Item = crate::graphql::execute::Executed> + Send>>,
+) {
+    let mut first = true;
+    while let Some(executed) = results.next().await {
+        if first && !executed.report.executed {
+            // Failed before executing: `error`, and the operation is over.
+            let errors = serde_json::to_string(&executed.response.errors).unwrap_or_default();
+            drop(results);
+            fanout.remove(&key, id);
+            let _ = sender.send(Shared::Error(errors.into()));
+            return;
+        }
+        first = false;
+        let payload = serde_json::to_string(&executed).unwrap_or_default();
+        let _ = sender.send(Shared::Next(payload.into()));
+    }
+    // The stream ended: let go of its receiver before the members hear `complete`.
+    drop(results);
+    fanout.remove(&key, id);
+    let _ = sender.send(Shared::Complete);
+}
+
+/// The payload a member that missed `missed` results gets (`errors` first, as every
+/// response is written).
+fn lagged(missed: u64) -> Arc<str> {
+    let error = json!({
+        "message": lagged_message(missed),
+        "extensions": {
+            "code": code::LIMIT_EXCEEDED,
+            "limit": "subscriberBuffer",
+            "missed": missed,
+        },
+    });
+    format!("{{\"errors\":[{error}],\"data\":null}}").into()
+}
