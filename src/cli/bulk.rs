@@ -24,18 +24,25 @@ use crate::{
 pub const CLI_EDITOR: &str = "cli";
 
 /// What `annals import` was asked to do.
+#[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The documents (`-` is standard input).
+    /// The documents to import; `-` reads one from standard input.
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// The slug, for a single document.
+    /// The article's slug (default: derived from the title; one document only).
+    #[arg(long)]
     pub slug: Option<String>,
-    /// Replace articles that exist.
+    /// Replace the article with the same slug if it exists, as one new version.
+    #[arg(long)]
     pub replace: bool,
-    /// Only say what would change.
+    /// Parse and validate, and say what would change, without writing anything.
+    #[arg(long)]
     pub dry_run: bool,
-    /// Headings whose points are reforms.
+    /// Treat the points under this heading as reforms (repeatable; overrides the default rule).
+    #[arg(long = "reforms-under", value_name = "HEADING")]
     pub reforms_under: Vec<String>,
-    /// Headings whose points are reactions.
+    /// Treat the points under this heading as reactions (repeatable; overrides the default rule).
+    #[arg(long = "reactions-under", value_name = "HEADING")]
     pub reactions_under: Vec<String>,
 }
 

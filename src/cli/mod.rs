@@ -83,26 +83,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  annals import thaw.txt --slug thaw --replace\n  annals import --dry-run articles/*.txt\n  cat thaw.txt | annals import -"
     )]
-    Import {
-        /// The documents to import; `-` reads one from standard input.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// The article's slug (default: derived from the title; one document only).
-        #[arg(long)]
-        slug: Option<String>,
-        /// Replace the article with the same slug if it exists, as one new version.
-        #[arg(long)]
-        replace: bool,
-        /// Parse and validate, and say what would change, without writing anything.
-        #[arg(long)]
-        dry_run: bool,
-        /// Treat the points under this heading as reforms (repeatable; overrides the default rule).
-        #[arg(long = "reforms-under", value_name = "HEADING")]
-        reforms_under: Vec<String>,
-        /// Treat the points under this heading as reactions (repeatable; overrides the default rule).
-        #[arg(long = "reactions-under", value_name = "HEADING")]
-        reactions_under: Vec<String>,
-    },
+    Import(bulk::ImportArgs),
     /// Print an article in the Annals text format, or write every article to a directory.
     #[command(
         after_help = "Examples:\n  annals export de-stalinization > copy.txt\n  annals export --all --dir backup/"
@@ -268,24 +249,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 ));
             }
         }
-        Command::Import {
-            files,
-            slug,
-            replace,
-            dry_run,
-            reforms_under,
-            reactions_under,
-        } => {
+        Command::Import(args) => {
             let db = Db::connect_for_maintenance(&config).await?;
             store::migrate(&db.conn).await?;
-            let args = bulk::ImportArgs {
-                files,
-                slug,
-                replace,
-                dry_run,
-                reforms_under,
-                reactions_under,
-            };
             bulk::import(&db, args).await?;
         }
         Command::Export { slug, all, dir } => {
