@@ -14,6 +14,7 @@ pub mod guards;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+pub mod nul_bytes;
 pub mod order;
 pub mod pagination;
 pub mod query;
