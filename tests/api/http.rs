@@ -149,16 +149,30 @@ pub async fn graphiql_is_served_offline(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("/assets/graphiql/graphiql.min.js"));
     assert!(!page.contains("https://"), "no external URLs in the page");
-    let js = app
-        .client
-        .get(app.url("/assets/graphiql/graphiql.min.js"))
-        .send()
-        .await
-        .unwrap();
+    // The page names the script by a content-hashed URL, cached for good; the page is not.
+    let js_url = page
+        .match_indices("/assets/graphiql/")
+        .map(|(at, _)| {
+            page[at..]
+                .chars()
+                .take_while(|c| *c != '"')
+                .collect::<String>()
+        })
+        .find(|u| u.ends_with("/graphiql.min.js"))
+        .expect("the page names graphiql.min.js");
+    assert_eq!(js_url.split('/').count(), 5, "hashed: {js_url}");
+    let js = app.client.get(app.url(&js_url)).send().await.unwrap();
     assert_eq!(js.status(), 200);
+    assert!(
+        js.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
     assert!(js.bytes().await.unwrap().len() > 100_000);
+    let page_cache = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page_cache.headers()["cache-control"], "no-cache");
 }
 
 /// CORS is off by default and answers only configured origins when on.
@@ -197,4 +211,70 @@ pub async fn cors_is_off_unless_configured(app: TestApp) {
             .get("access-control-allow-origin")
             .is_none()
     );
+}
+
+/// GraphQL answers and GraphiQL are compressed by the client's Accept-Encoding (gzip, br,
+/// zstd) from 1 KiB up, decode to exactly the uncompressed answer, and say `Vary:
+/// Accept-Encoding`; small answers and clients that ask for nothing get plain bytes.
+pub async fn responses_are_compressed_by_accept_encoding(app: TestApp) {
+    use std::io::Read;
+    let big = json!({ "query": "{ article(slug: \"de-stalinization\") { title sections { heading body } } }" });
+    let fetch = |encoding: Option<&'static str>, body: serde_json::Value| {
+        let mut request = app.client.post(app.url("/graphql")).json(&body);
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let vary = response
+                .headers()
+                .get("vary")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let bytes = response.bytes().await.unwrap().to_vec();
+            (encoding, vary, bytes)
+        }
+    };
+    let (encoding, _, plain) = fetch(None, big.clone()).await;
+    assert_eq!(encoding, None);
+    assert!(plain.len() > 1024, "the answer is {} bytes", plain.len());
+    for name in ["gzip", "br", "zstd"] {
+        let (encoding, vary, packed) = fetch(Some(name), big.clone()).await;
+        assert_eq!(encoding.as_deref(), Some(name));
+        assert!(
+            vary.unwrap_or_default()
+                .to_ascii_lowercase()
+                .contains("accept-encoding"),
+            "{name}: Vary"
+        );
+        assert!(packed.len() < plain.len(), "{name} made it smaller");
+        let mut unpacked = Vec::new();
+        match name {
+            "gzip" => {
+                flate2::read::GzDecoder::new(&packed[..])
+                    .read_to_end(&mut unpacked)
+                    .unwrap();
+            }
+            "br" => {
+                brotli::Decompressor::new(&packed[..], 4096)
+                    .read_to_end(&mut unpacked)
+                    .unwrap();
+            }
+            _ => unpacked = zstd::decode_all(&packed[..]).unwrap(),
+        }
+        assert_eq!(unpacked, plain, "{name} decodes to the same answer");
+    }
+    let (encoding, _, _) = fetch(Some("gzip"), json!({ "query": "{ __typename }" })).await;
+    assert_eq!(encoding, None, "small answers stay plain");
+    let page = app
+        .client
+        .get(app.url("/"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["content-encoding"], "br");
 }
