@@ -124,6 +124,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         http::media_types_follow_the_spec,
         http::batches_answer_in_order,
         http::graphiql_is_served_offline,
+        http::responses_are_compressed_by_accept_encoding,
         http::cors_is_off_unless_configured,
         statements::statement_count_is_independent_of_rows,
         cli::export_reproduces_the_seed_byte_for_byte,
