@@ -5,13 +5,11 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use sea_orm::{EntityTrait, PaginatorTrait};
 use tokio::net::TcpListener;
 
 use crate::{
     config::Config,
     db::{Db, StatementCounter},
-    entities::article,
     error::{Error, Result},
     events::EventBus,
     graphql::{SchemaData, build_schema, execute::Executor, response_size::ResponseMemory},
@@ -46,9 +44,9 @@ impl App {
         }
         // Migrating and seeding are maintenance: one connection, no statement timeout.
         let maintenance = Db::connect_for_maintenance(&config).await?;
-        store::migrate(&maintenance.conn).await?;
-        if article::Entity::find().count(&maintenance.conn).await? == 0 {
-            let report = store::seed::seed(&maintenance.conn).await?;
+        // Under the migration lock: of several processes starting on an empty database, one
+        // migrates and seeds, the others wait and find it done.
+        if let Some(report) = store::prepare(&maintenance.conn, true).await? {
             tracing::info!(
                 articles = report.articles_created,
                 "seeded an empty database"

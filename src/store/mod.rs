@@ -7,6 +7,7 @@
 pub mod articles;
 pub mod content;
 pub mod dump;
+pub mod migrate;
 pub mod page;
 pub mod points;
 pub mod revisions;
@@ -17,16 +18,9 @@ pub mod snapshots;
 pub mod sql;
 pub mod topics;
 
-use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 
-/// Brings the database up to date: applies every pending migration, then fills in the data
-/// a migration cannot compute by itself (the snapshots of revisions written before them).
-pub async fn migrate(db: &DatabaseConnection) -> crate::error::Result<()> {
-    Migrator::up(db, None).await?;
-    revisions::backfill(db).await?;
-    Ok(())
-}
+pub use migrate::{migrate, prepare};
 
 /// Whether the database refuses writes: a SQLite file opened with `mode=ro`, or one the
 /// process may not write. Probed with an update that matches no row, which SQLite refuses on

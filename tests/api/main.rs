@@ -219,5 +219,6 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         operations::a_read_only_sqlite_database_refuses_mutations,
         operations::an_unwritable_sqlite_file_stops_start_up,
         operations::sigterm_refuses_new_connections_and_closes_the_pool,
+        operations::processes_starting_together_migrate_once,
     ]
 }

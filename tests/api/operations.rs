@@ -356,3 +356,42 @@ async fn wait_up(app: &TestApp, port: u16) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Several processes starting at once on one empty database: one migrates and seeds under the
+/// migration lock, the others wait and find it done. All come up, the seed is there once, and
+/// every migration is recorded once.
+pub async fn processes_starting_together_migrate_once(app: TestApp) {
+    let empty = crate::helpers::TestDb::create(app.backend).await;
+    let servers: Vec<_> = (0..3).map(|_| start_server(&empty.url, &[])).collect();
+    for (port, _) in &servers {
+        wait_up(&app, *port).await;
+    }
+    for (port, _) in &servers {
+        let body: serde_json::Value = app
+            .client
+            .post(format!("http://127.0.0.1:{port}/graphql"))
+            .json(&json!({ "query": "{ articles { totalCount } }" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["data"]["articles"]["totalCount"], 1,
+            "seeded once: {body}"
+        );
+    }
+    let (ok, stdout, stderr) = run_cli(&empty.url, &["migrate", "status"]);
+    assert!(ok, "{stderr}");
+    let applied: Vec<&str> = stdout.lines().collect();
+    assert!(!applied.is_empty());
+    assert!(
+        applied.iter().all(|line| line.ends_with("Applied")),
+        "{stdout}"
+    );
+    for (_, mut child) in servers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
