@@ -18,6 +18,7 @@ mod helpers;
 mod http;
 mod limits;
 mod lossless;
+mod metrics;
 mod mutations_articles;
 mod mutations_auth;
 mod mutations_import;
@@ -207,5 +208,9 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         search::changes_are_searchable_at_once,
         search::mutations_are_searchable_when_they_return,
         search::migrate_down_and_up_rebuilds_the_index,
+        metrics::metrics_list_every_series_and_grow_as_requests_run,
+        metrics::metrics_can_have_a_listener_of_their_own,
+        metrics::each_request_writes_one_access_line_without_colours,
+        metrics::traces_are_exported_over_otlp,
     ]
 }
