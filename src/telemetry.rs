@@ -39,6 +39,9 @@ use crate::config::Config;
 /// The tracer SQL statement spans are made with, when exporting.
 static TRACER: OnceLock<SdkTracer> = OnceLock::new();
 
+/// How long exiting waits for the last spans to be exported.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
+
 /// Longest statement text put on a span.
 const MAX_STATEMENT_CHARS: usize = 2_000;
 
@@ -54,11 +57,13 @@ impl Telemetry {
         self.provider.is_some()
     }
 
-    /// Exports the spans still buffered (at most 5 s) and stops the exporter.
+    /// Exports the spans still buffered and stops the exporter, waiting at most
+    /// [`SHUTDOWN_WAIT`]: an unreachable collector must not hold the process up.
     pub async fn shutdown(self) {
         if let Some(provider) = self.provider {
             // The SDK blocks on its worker, which runs on this runtime: not on a worker thread.
-            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            let flush = tokio::task::spawn_blocking(move || provider.shutdown());
+            let _ = tokio::time::timeout(SHUTDOWN_WAIT, flush).await;
         }
     }
 }
@@ -73,7 +78,11 @@ pub fn init(config: &Config) -> Telemetry {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
     let logs = if config.log_json {
-        logs.json().with_filter(filter).boxed()
+        // The current span's fields once ("span"), not again in a list of every open span.
+        logs.json()
+            .with_span_list(false)
+            .with_filter(filter)
+            .boxed()
     } else {
         logs.with_filter(filter).boxed()
     };

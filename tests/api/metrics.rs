@@ -470,6 +470,32 @@ pub async fn each_request_writes_one_access_line_without_colours(app: TestApp) {
         "{health}"
     );
     assert!(!health.contains("operation="), "{health}");
+
+    // As JSON lines: the same fields, each once.
+    let server = Server::start(&app, &[("ANNALS_LOG_JSON", "true")]).await;
+    server
+        .post(
+            &app,
+            "log-probe-json",
+            "query LogProbe { articles(first: 1) { totalCount } }",
+            &[],
+        )
+        .await;
+    let logs = server.stop();
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .filter(|l: &Value| l["span"]["request_id"] == "log-probe-json")
+        .collect();
+    assert_eq!(lines.len(), 1, "{logs}");
+    let line = &lines[0];
+    assert_eq!(line["target"], "annals::access");
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["span"]["operation"], "LogProbe");
+    assert_eq!(line["span"]["code"], "OK");
+    assert_eq!(line["span"]["status"], 200);
+    assert!(line["fields"]["duration_ms"].is_number(), "{line}");
+    assert!(line.get("spans").is_none(), "{line}");
 }
 
 /// A tiny OTLP/HTTP receiver: records the body of every `POST /v1/traces`.
