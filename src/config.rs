@@ -173,6 +173,14 @@ pub struct Limits {
         default_value_t = 30_000
     )]
     pub header_read_timeout_ms: u64,
+    /// How long a client may take to send a whole request body once its headers arrived, in
+    /// milliseconds (a body trickled a byte at a time is answered 408 and the connection freed).
+    #[arg(
+        long = "body-read-timeout-ms",
+        env = "ANNALS_BODY_READ_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub body_read_timeout_ms: u64,
     /// Most GraphQL requests executing at once; more wait their turn (within their time
     /// budget). Bounds memory under load: each execution holds its whole response.
     #[arg(

@@ -67,10 +67,16 @@ impl Db {
             _ => unreachable!("backend_of only accepts PostgreSQL and SQLite"),
         }
         let mut conn = Database::connect(options).await.map_err(|err| {
+            let cause = err.to_string();
+            if backend == DbBackend::Sqlite && cause.contains("readonly database") {
+                // Opening a WAL database writes its shared-memory file: an unwritable file or
+                // directory fails here rather than at the first write.
+                return unwritable_sqlite(url);
+            }
             Error::Io(format!(
                 "cannot connect to the database at {}: {}",
                 redact(url),
-                first_line(&err.to_string())
+                first_line(&cause)
             ))
         })?;
         let statements = StatementCounter::default();
@@ -100,6 +106,24 @@ impl Db {
         Self::connect(&config).await
     }
 
+    /// Closes every pooled connection properly, so PostgreSQL sees a goodbye rather than a
+    /// reset; on SQLite the write-ahead log is checkpointed into the database file first.
+    /// Failures are logged: there is nothing left to do about them.
+    pub async fn close(self) {
+        if self.backend() == DbBackend::Sqlite {
+            let checkpoint = sea_orm::ConnectionTrait::execute_unprepared(
+                &self.conn,
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            );
+            if let Err(err) = checkpoint.await {
+                tracing::warn!(error = %err, "could not checkpoint the SQLite write-ahead log");
+            }
+        }
+        if let Err(err) = self.conn.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+    }
+
     /// Which SQL dialect this pool speaks.
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
@@ -120,18 +144,44 @@ fn backend_of(url: &str) -> Result<DbBackend, Error> {
     }
 }
 
-/// The URL with any password replaced, safe for messages and logs.
+/// The error for a SQLite file this process may not write, saying what to do.
+pub fn unwritable_sqlite(url: &str) -> Error {
+    Error::Io(format!(
+        "the SQLite database {} is not writable; make the file and its directory writable, or add ?mode=ro to DATABASE_URL to serve it read-only",
+        redact(url)
+    ))
+}
+
+/// The URL with any password replaced, safe for messages and logs: the one in the userinfo
+/// (`postgres://user:secret@host`) and the one in the query (`?password=secret`, which
+/// libpq and sqlx accept too).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
+            let userinfo = &base[scheme_end + 3..at];
             match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme_end + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
 }
 
 fn first_line(text: &str) -> &str {
@@ -147,6 +197,19 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://annals.db"), "sqlite://annals.db");
+        assert_eq!(
+            redact("postgres://u@h/db?password=secret&sslmode=require"),
+            "postgres://u@h/db?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://h/db?user=u&PASSWORD=s3&x=1"),
+            "postgres://h/db?user=u&PASSWORD=***&x=1"
+        );
+        assert_eq!(
+            redact("postgres://u:pw@h/db?password=other"),
+            "postgres://u:***@h/db?password=***"
+        );
+        assert_eq!(redact("sqlite://a.db?mode=rwc"), "sqlite://a.db?mode=rwc");
     }
 
     #[test]

@@ -188,6 +188,9 @@ pub enum Error {
     },
     /// No valid editor token was presented.
     Unauthenticated(String),
+    /// The request is understood and authenticated, but this server does not allow it
+    /// (e.g. a mutation against a database served read-only).
+    Forbidden(String),
     /// The request went over a configured limit.
     LimitExceeded {
         /// Which limit, e.g. `depth`.
@@ -266,6 +269,7 @@ impl Error {
             | Self::LimitExceeded { message, .. } => message.clone(),
             Self::NotFound(message)
             | Self::Unauthenticated(message)
+            | Self::Forbidden(message)
             | Self::Io(message)
             | Self::Internal(message) => message.clone(),
             Self::Database(err) => format!("database error: {err}"),
@@ -279,6 +283,7 @@ impl Error {
             Self::NotFound(_) => code::NOT_FOUND,
             Self::Conflict { .. } => code::CONFLICT,
             Self::Unauthenticated(_) => code::UNAUTHENTICATED,
+            Self::Forbidden(_) => code::FORBIDDEN,
             Self::LimitExceeded { .. } => code::LIMIT_EXCEEDED,
             Self::Database(_) | Self::Io(_) | Self::Internal(_) => code::INTERNAL,
         }

@@ -60,7 +60,14 @@ impl App {
                 "seeded an empty database"
             );
         }
-        maintenance.conn.close().await?;
+        let read_only = store::sqlite_read_only(&maintenance.conn).await?;
+        maintenance.close().await;
+        if read_only {
+            if !sqlite_opened_read_only(&config.database_url) {
+                return Err(crate::db::unwritable_sqlite(&config.database_url));
+            }
+            tracing::warn!("serving a read-only SQLite database: every mutation will be refused");
+        }
         let db = Db::connect(&config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -73,6 +80,7 @@ impl App {
                 db: db.conn.clone(),
                 events: events.clone(),
                 editors,
+                read_only,
             }),
         );
         let limits = config.limits;
@@ -195,6 +203,7 @@ impl App {
             );
         }
         self.events.shutdown().await;
+        self.db.close().await;
     }
 }
 
@@ -211,6 +220,15 @@ fn pool_size(conn: &sea_orm::DatabaseConnection) -> (u64, u64) {
         }
         _ => (0, 0),
     }
+}
+
+/// Whether a SQLite URL asks for the file read-only (`mode=ro`), i.e. on purpose.
+fn sqlite_opened_read_only(url: &str) -> bool {
+    url.split_once('?').is_some_and(|(_, query)| {
+        query
+            .split('&')
+            .any(|pair| pair.eq_ignore_ascii_case("mode=ro"))
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -198,6 +198,15 @@ pub enum MigrateAction {
     Fresh,
 }
 
+/// Runs `work` on a maintenance connection, then closes it properly whether `work`
+/// succeeded or not (on SQLite that checkpoints the write-ahead log into the file).
+async fn maintenance(config: &Config, work: impl AsyncFnOnce(&Db) -> Result<()>) -> Result<()> {
+    let db = Db::connect_for_maintenance(config).await?;
+    let result = work(&db).await;
+    db.close().await;
+    result
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let config = cli.config();
@@ -210,57 +219,70 @@ pub async fn run(cli: Cli) -> Result<()> {
             app.run(shutdown_signal()).await;
         }
         Command::Migrate { action } => {
-            let db = Db::connect_for_maintenance(&config).await?;
-            match action {
-                MigrateAction::Up => store::migrate(&db.conn).await?,
-                MigrateAction::Down => Migrator::down(&db.conn, Some(1)).await?,
-                MigrateAction::Fresh => {
-                    Migrator::refresh(&db.conn).await?;
-                    store::migrate(&db.conn).await?;
-                }
-                MigrateAction::Status => {
-                    for migration in Migrator::get_migration_with_status(&db.conn).await? {
-                        say(&format!("{}\t{}", migration.name(), migration.status()));
+            maintenance(&config, async |db| {
+                match action {
+                    MigrateAction::Up => store::migrate(&db.conn).await?,
+                    MigrateAction::Down => Migrator::down(&db.conn, Some(1)).await?,
+                    MigrateAction::Fresh => {
+                        Migrator::refresh(&db.conn).await?;
+                        store::migrate(&db.conn).await?;
+                    }
+                    MigrateAction::Status => {
+                        for migration in Migrator::get_migration_with_status(&db.conn).await? {
+                            say(&format!("{}\t{}", migration.name(), migration.status()));
+                        }
                     }
                 }
-            }
+                Ok(())
+            })
+            .await?;
         }
         Command::Seed { synthetic } => {
-            let db = Db::connect_for_maintenance(&config).await?;
-            store::migrate(&db.conn).await?;
-            let report = store::seed::seed(&db.conn).await?;
-            say(&format!(
-                "seed: {} article(s) created",
-                report.articles_created
-            ));
-            if let Some(count) = synthetic {
-                let mut bar: Option<Progress> = None;
-                let report = store::seed::seed_synthetic(&db.conn, count, &mut |done, total| {
-                    bar.get_or_insert_with(|| Progress::new("synthetic", total as u64))
-                        .set(done as u64);
-                })
-                .await?;
-                if let Some(bar) = bar {
-                    bar.finish();
-                }
+            maintenance(&config, async |db| {
+                store::migrate(&db.conn).await?;
+                let report = store::seed::seed(&db.conn).await?;
                 say(&format!(
-                    "synthetic: {} article(s) created",
+                    "seed: {} article(s) created",
                     report.articles_created
                 ));
-            }
+                if let Some(count) = synthetic {
+                    let mut bar: Option<Progress> = None;
+                    let report =
+                        store::seed::seed_synthetic(&db.conn, count, &mut |done, total| {
+                            bar.get_or_insert_with(|| Progress::new("synthetic", total as u64))
+                                .set(done as u64);
+                        })
+                        .await?;
+                    if let Some(bar) = bar {
+                        bar.finish();
+                    }
+                    say(&format!(
+                        "synthetic: {} article(s) created",
+                        report.articles_created
+                    ));
+                }
+                Ok(())
+            })
+            .await?;
         }
         Command::Import(args) => {
-            let db = Db::connect_for_maintenance(&config).await?;
-            store::migrate(&db.conn).await?;
-            bulk::import(&db, args).await?;
+            maintenance(&config, async |db| {
+                store::migrate(&db.conn).await?;
+                bulk::import(db, args).await?;
+                Ok(())
+            })
+            .await?;
         }
         Command::Export { slug, all, dir } => {
-            let db = Db::connect_for_maintenance(&config).await?;
-            match (slug, all, dir) {
-                (Some(slug), _, _) => bulk::export_one(&db, &slug).await?,
-                (None, true, Some(dir)) => bulk::export_all(&db, &dir).await?,
-                _ => return Err(Error::Io("export needs a slug, or --all --dir DIR".into())),
-            }
+            maintenance(&config, async |db| {
+                match (slug, all, dir) {
+                    (Some(slug), _, _) => bulk::export_one(db, &slug).await?,
+                    (None, true, Some(dir)) => bulk::export_all(db, &dir).await?,
+                    _ => return Err(Error::Io("export needs a slug, or --all --dir DIR".into())),
+                }
+                Ok(())
+            })
+            .await?;
         }
         Command::List {
             json,
@@ -268,17 +290,26 @@ pub async fn run(cli: Cli) -> Result<()> {
             title_contains,
             updated_since,
         } => {
-            let db = Db::connect_for_maintenance(&config).await?;
-            bulk::list(&db, json, topic, title_contains, updated_since).await?;
+            maintenance(&config, async |db| {
+                bulk::list(db, json, topic, title_contains, updated_since).await?;
+                Ok(())
+            })
+            .await?;
         }
         Command::Dump { file } => {
-            let db = Db::connect_for_maintenance(&config).await?;
-            archive::dump(&db, &file).await?;
+            maintenance(&config, async |db| {
+                archive::dump(db, &file).await?;
+                Ok(())
+            })
+            .await?;
         }
         Command::Restore { file, force } => {
-            let db = Db::connect_for_maintenance(&config).await?;
-            store::migrate(&db.conn).await?;
-            archive::restore(&db, &file, force).await?;
+            maintenance(&config, async |db| {
+                store::migrate(&db.conn).await?;
+                archive::restore(db, &file, force).await?;
+                Ok(())
+            })
+            .await?;
         }
         Command::Token(TokenCommand::New { name }) => token::new(&name)?,
         Command::Token(TokenCommand::Check { file }) => {

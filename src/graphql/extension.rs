@@ -29,7 +29,7 @@ use super::{
     budget::{Budgets, Standing},
     cost,
     guards::{self, LimitExceeded, QueryLimits},
-    order,
+    nul_bytes, order,
 };
 use crate::error::code::{self, Phase};
 
@@ -303,6 +303,7 @@ impl Extension for Guard {
             err
         })?;
         guards::check_document(doc, operation_name.as_deref(), &self.limits)?;
+        nul_bytes::check(doc, &variables)?;
         if !self.introspection && uses_introspection(doc) {
             return Err(coded(
                 "Introspection is disabled on this server.",

@@ -14,6 +14,7 @@ pub mod guards;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+pub mod nul_bytes;
 pub mod order;
 pub mod pagination;
 pub mod query;
@@ -46,7 +47,13 @@ pub struct SchemaData {
     pub events: EventBus,
     /// The editor tokens mutations accept.
     pub editors: EditorTokens,
+    /// Whether the database is served read-only (every mutation is then `FORBIDDEN`).
+    pub read_only: bool,
 }
+
+/// Marks a schema whose database is served read-only.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOnly;
 
 /// Builds the schema with its limits; `data` is `None` only for printing the SDL.
 pub fn build_schema(
@@ -80,6 +87,9 @@ pub fn build_schema(
             .data(data.events)
             .data(data.editors)
             .data(data.db);
+        if data.read_only {
+            builder = builder.data(ReadOnly);
+        }
     }
     builder.finish()
 }

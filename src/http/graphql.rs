@@ -11,8 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, Request, ServerError};
 use axum::{
-    body::Bytes,
-    extract::{ConnectInfo, RawQuery, State, rejection::BytesRejection},
+    body::Body,
+    extract::{ConnectInfo, RawQuery, State},
     http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -106,33 +106,58 @@ fn not_acceptable() -> Response {
         .into_response()
 }
 
+/// Whether reading a body failed because it is longer than the limit.
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// POST /graphql: a JSON body (one operation or a batch of up to `max-batch`), or a bare
 /// query with `Content-Type: application/graphql`.
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: Extensions,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let Some(media) = MediaType::negotiate(&headers) else {
         return not_acceptable();
     };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let limit = state.config.limits.body_bytes;
+    let limits = &state.config.limits;
+    let read = axum::body::to_bytes(body, limits.body_bytes);
+    let timeout = std::time::Duration::from_millis(limits.body_read_timeout_ms);
+    let body = match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(err)) if is_length_limit(&err) => {
+            let limit = limits.body_bytes;
             let err = limit_error(
                 "bodySize",
                 format!("The request body is larger than the limit of {limit} bytes."),
             );
             return errors_response(&state, StatusCode::PAYLOAD_TOO_LARGE, media, vec![err]);
         }
-        Err(rejection) => {
+        Ok(Err(err)) => {
             return bad_request(
                 &state,
                 media,
-                format!("Could not read the request body: {rejection}"),
+                format!("Could not read the request body: {err}"),
             );
+        }
+        Err(_) => {
+            let err = limit_error(
+                "bodyReadTimeout",
+                format!(
+                    "The request body did not arrive within {} ms.",
+                    limits.body_read_timeout_ms
+                ),
+            );
+            return errors_response(&state, StatusCode::REQUEST_TIMEOUT, media, vec![err]);
         }
     };
     let content_type = headers

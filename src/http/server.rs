@@ -78,6 +78,9 @@ pub async fn serve(
             let _ = connection.await;
         });
     }
+    // Closing the listening socket now makes new connections fail at once (connection
+    // refused) instead of waiting in the kernel's backlog for an accept that never comes.
+    drop(listener);
     tracing::info!("shutting down: waiting for open connections");
     let _ = stop_tx.send(true);
     let drain = async { while connections.join_next().await.is_some() {} };

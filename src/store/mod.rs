@@ -27,3 +27,21 @@ pub async fn migrate(db: &DatabaseConnection) -> crate::error::Result<()> {
     revisions::backfill(db).await?;
     Ok(())
 }
+
+/// Whether the database refuses writes: a SQLite file opened with `mode=ro`, or one the
+/// process may not write. Probed with an update that matches no row, which SQLite refuses on
+/// a read-only database and which changes nothing otherwise. Always `false` on PostgreSQL.
+pub async fn sqlite_read_only(db: &DatabaseConnection) -> crate::error::Result<bool> {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(false);
+    }
+    match db
+        .execute_unprepared("UPDATE articles SET id = id WHERE 0")
+        .await
+    {
+        Ok(_) => Ok(false),
+        Err(err) if err.to_string().contains("readonly database") => Ok(true),
+        Err(err) => Err(err.into()),
+    }
+}

@@ -26,6 +26,7 @@ mod mutations_points;
 mod mutations_revert;
 mod mutations_sections;
 mod mutations_topics;
+mod operations;
 mod pagination;
 mod read;
 mod responses;
@@ -208,6 +209,13 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         search::changes_are_searchable_at_once,
         search::mutations_are_searchable_when_they_return,
         search::migrate_down_and_up_rebuilds_the_index,
+        operations::nul_characters_in_arguments_are_bad_user_input,
+        operations::coercion_errors_are_bad_user_input,
+        operations::passwords_in_the_database_url_are_redacted,
+        operations::a_trickled_body_is_answered_408,
+        operations::a_read_only_sqlite_database_refuses_mutations,
+        operations::an_unwritable_sqlite_file_stops_start_up,
+        operations::sigterm_refuses_new_connections_and_closes_the_pool,
         metrics::metrics_list_every_series_and_grow_as_requests_run,
         metrics::metrics_can_have_a_listener_of_their_own,
         metrics::each_request_writes_one_access_line_without_colours,

@@ -13,6 +13,7 @@ mod topics;
 use async_graphql::{Context, ID, MergedObject, SimpleObject};
 
 use super::{
+    ReadOnly,
     ids::GlobalId,
     types::{Article, Reaction, Reform, Section, Topic},
 };
@@ -43,6 +44,11 @@ pub(crate) fn editor<'a>(ctx: &Context<'a>) -> Result<(&'a Editing, String)> {
         .map_err(|_| Error::Unauthenticated("This server accepts no mutations.".into()))?;
     let header = ctx.data_opt::<Authorization>().and_then(|a| a.0.as_deref());
     let name = tokens.authenticate(header)?;
+    if ctx.data_opt::<ReadOnly>().is_some() {
+        return Err(Error::Forbidden(
+            "This server serves its database read-only; mutations are disabled.".into(),
+        ));
+    }
     let editing = ctx
         .data::<Editing>()
         .map_err(|_| Error::Io("the editing service is not configured".into()))?;
