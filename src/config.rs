@@ -189,6 +189,23 @@ pub struct Limits {
         default_value_t = 16
     )]
     pub concurrent_requests: usize,
+    /// Largest response in bytes (the JSON of its keys and values, counted while executing);
+    /// a query that would produce more is stopped with `LIMIT_EXCEEDED` (`responseSize`).
+    #[arg(
+        long = "max-response-bytes",
+        env = "ANNALS_MAX_RESPONSE_BYTES",
+        default_value_t = 8 * 1024 * 1024
+    )]
+    pub response_bytes: u64,
+    /// Response bytes all executions together may hold (memory-aware admission): each query
+    /// reserves its estimated size (from its cost) before it runs and waits while the total is
+    /// reserved; growing past the estimate never waits. At least `max-response-bytes`.
+    #[arg(
+        long = "response-memory-bytes",
+        env = "ANNALS_RESPONSE_MEMORY_BYTES",
+        default_value_t = 8 * 1024 * 1024
+    )]
+    pub response_memory_bytes: u64,
     /// Most WebSocket connections (`/graphql/ws`) open at once on this process; one more is
     /// refused at the upgrade with 503. Each open socket holds a file descriptor and a few KiB.
     #[arg(

@@ -14,7 +14,7 @@ use crate::{
     entities::article,
     error::{Error, Result},
     events::EventBus,
-    graphql::{SchemaData, build_schema, execute::Executor},
+    graphql::{SchemaData, build_schema, execute::Executor, response_size::ResponseMemory},
     http::{AppState, fanout::Fanout, router, server, ws::Sockets},
     metrics, store,
 };
@@ -91,6 +91,10 @@ impl App {
             config.request_timeout(),
             config.limits.complexity as u64,
             config.limits.cost_budget_per_minute,
+            ResponseMemory::new(
+                config.limits.response_memory_bytes,
+                config.limits.response_bytes,
+            ),
         );
         let fanout = Fanout::new(Some(events.clone()));
         let gauges = {

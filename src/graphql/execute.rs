@@ -38,7 +38,8 @@ use super::{
     AnnalsSchema,
     batch::{BatchLoader, Batched},
     budget::{Budgets, Standing},
-    extension::{Report, Tracker, limit_error},
+    extension::{Report, Tracker, limit_error, response_size_error},
+    response_size::{Reservation, ResponseMemory, ResponseSize},
 };
 use crate::{
     auth::{Authorization, EditorTokens},
@@ -72,6 +73,7 @@ pub struct Executor {
     timeout: Duration,
     max_cost: u64,
     budgets: Option<Arc<Budgets>>,
+    memory: ResponseMemory,
 }
 
 /// Counts one execution waiting for a permit while it lives.
@@ -97,6 +99,9 @@ pub struct Executed {
     pub response: Response,
     /// What the guard learned: cost, budget, and whether execution began.
     pub report: Report,
+    /// This response's share of the response memory budget, released when it is dropped
+    /// (after serializing).
+    _reservation: Option<Reservation>,
 }
 
 impl Executed {
@@ -221,13 +226,14 @@ impl Outcome {
 impl Executor {
     /// An executor for `schema`: at most `max_concurrent` executions at once, each within
     /// `timeout`; queries cost at most `max_cost`; clients get `budget_per_minute` points a
-    /// minute (0: no budgets).
+    /// minute (0: no budgets); responses share `memory`.
     pub fn new(
         schema: AnnalsSchema,
         max_concurrent: usize,
         timeout: Duration,
         max_cost: u64,
         budget_per_minute: u64,
+        memory: ResponseMemory,
     ) -> Self {
         Self {
             schema,
@@ -237,6 +243,7 @@ impl Executor {
             timeout,
             max_cost,
             budgets: (budget_per_minute > 0).then(|| Arc::new(Budgets::new(budget_per_minute))),
+            memory,
         }
     }
 
@@ -267,8 +274,9 @@ impl Executor {
         caller: &Caller,
         request: Request,
         budget: &Option<(Arc<Budgets>, String)>,
+        size: ResponseSize,
     ) -> (Request, Tracker) {
-        let tracker = Tracker::new(budget.clone());
+        let tracker = Tracker::new(budget.clone(), size);
         let request = request
             .data(RequestId(caller.request_id.clone()))
             .data(Authorization(caller.authorization.clone()))
@@ -296,13 +304,14 @@ impl Executor {
         let budget = self.budget_for(caller);
         let (batch, trackers, is_batch) = match batch {
             BatchRequest::Single(request) => {
-                let (request, tracker) = self.prepare(caller, request, &budget);
+                let (request, tracker) =
+                    self.prepare(caller, request, &budget, self.memory.response());
                 (BatchRequest::Single(request), vec![tracker], false)
             }
             BatchRequest::Batch(requests) => {
                 let (requests, trackers) = requests
                     .into_iter()
-                    .map(|r| self.prepare(caller, r, &budget))
+                    .map(|r| self.prepare(caller, r, &budget, self.memory.response()))
                     .unzip();
                 (BatchRequest::Batch(requests), trackers, true)
             }
@@ -385,7 +394,8 @@ impl Executor {
         request: Request,
     ) -> impl Stream<Item = Executed> + Send + 'static {
         let budget = self.budget_for(caller);
-        let (request, tracker) = self.prepare(caller, request, &budget);
+        // A subscription's events are counted one by one, not into one response.
+        let (request, tracker) = self.prepare(caller, request, &budget, ResponseSize::default());
         let this = self.clone();
         let request_id = caller.request_id.clone();
         let mut first = true;
@@ -433,6 +443,10 @@ impl Executor {
         if let Some(executed) = executed {
             report.executed = executed;
         }
+        if tracker.size().exceeded() {
+            // Whatever was resolved before the limit is dropped: one error says why.
+            response = Response::from_errors(vec![response_size_error(tracker.size())]);
+        }
         if report.executed {
             tracker.order(&mut response.data);
         }
@@ -455,7 +469,11 @@ impl Executor {
             .extensions
             .entry("cost".to_owned())
             .or_insert_with(|| report.cost_extension());
-        Executed { response, report }
+        Executed {
+            response,
+            report,
+            _reservation: tracker.size().take_reservation(),
+        }
     }
 }
 

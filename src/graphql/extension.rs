@@ -20,7 +20,7 @@ use async_graphql::{
     Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-        NextPrepareRequest, NextRequest, NextValidation,
+        NextPrepareRequest, NextRequest, NextResolve, NextValidation, ResolveInfo,
     },
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
 };
@@ -30,6 +30,7 @@ use super::{
     cost,
     guards::{self, LimitExceeded, QueryLimits},
     nul_bytes, order,
+    response_size::ResponseSize,
 };
 use crate::error::code::{self, Phase};
 
@@ -103,15 +104,24 @@ pub struct Tracker {
     budget: Option<(Arc<Budgets>, String)>,
     /// The parsed document and operation name, to put the response in selection order.
     document: Arc<OnceLock<(ExecutableDocument, Option<String>)>>,
+    /// The response's size so far and its share of the response memory budget.
+    size: ResponseSize,
 }
 
 impl Tracker {
-    /// A tracker for a request; `budget` is the budgets and the client key, when on.
-    pub fn new(budget: Option<(Arc<Budgets>, String)>) -> Self {
+    /// A tracker for a request; `budget` is the budgets and the client key, when on; `size`
+    /// counts its response (a default one counts without a limit or a reservation).
+    pub fn new(budget: Option<(Arc<Budgets>, String)>, size: ResponseSize) -> Self {
         Self {
             budget,
+            size,
             ..Default::default()
         }
+    }
+
+    /// The response's size counter.
+    pub fn size(&self) -> &ResponseSize {
+        &self.size
     }
 
     /// Puts `data` (this request's result) in the order of its selection set.
@@ -191,6 +201,17 @@ fn selected_operation(
             .map(|(name, op)| (op.node.ty, Some(name.to_string()))),
         _ => None,
     }
+}
+
+/// The error of a response that grew past its size limit.
+pub fn response_size_error(size: &ResponseSize) -> ServerError {
+    limit_error(
+        "responseSize",
+        format!(
+            "The response would be larger than the limit of {} bytes; ask for fewer items (lower first/last) or fewer fields.",
+            size.limit()
+        ),
+    )
 }
 
 /// A `LIMIT_EXCEEDED` error naming the limit.
@@ -392,7 +413,37 @@ impl Extension for Guard {
                 }
             }
         }
+        if !report.dry_run {
+            // Memory-aware admission: wait (within the time budget) for room for this
+            // query's estimated response.
+            tracker.size.admit(cost).await;
+        }
         Ok(result)
+    }
+
+    /// Counts each resolved field into the response's size; past the limit, stops resolving
+    /// (the execution module then answers one `responseSize` error).
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let size = &self.tracker().size;
+        if size.exceeded() {
+            return Err(response_size_error(size));
+        }
+        let key = info.alias.unwrap_or(info.name);
+        let value = next.run(ctx, info).await?;
+        let scalar = match &value {
+            Some(Value::List(_) | Value::Object(_)) => None,
+            Some(scalar) => Some(scalar),
+            None => Some(&Value::Null),
+        };
+        if !size.add_field(key, scalar).await {
+            return Err(response_size_error(size));
+        }
+        Ok(value)
     }
 
     /// Marks the start of execution; a dry run stops here, with `data: null`.

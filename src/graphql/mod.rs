@@ -18,6 +18,7 @@ pub mod nul_bytes;
 pub mod order;
 pub mod pagination;
 pub mod query;
+pub mod response_size;
 pub mod search;
 pub mod subscription;
 pub mod types;

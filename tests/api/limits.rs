@@ -252,3 +252,60 @@ pub async fn database_time_limits_hold(app: TestApp) {
     starved.data("{ articles { totalCount } }", json!({})).await;
     starved.assert_healthy().await;
 }
+
+const FULL_ARTICLE: &str = "{ article(slug: \"de-stalinization\") { title summary sections { heading body reforms { title description topics { name } } reactions { title description } } } }";
+
+/// A response that grows past `max-response-bytes` while executing is stopped and answered
+/// with one LIMIT_EXCEEDED error naming `responseSize` (execution had begun: `data` is null,
+/// HTTP 200 even under graphql-response+json); the same query under the limit answers in full.
+pub async fn responses_over_the_size_limit_are_refused(app: TestApp) {
+    let full = app.data(FULL_ARTICLE, json!({})).await;
+    let size = serde_json::to_vec(&full).unwrap().len() as u64;
+    assert!(size > 2_000, "the seed article is {size} bytes");
+    let small = TestApp::spawn_with(app.backend, move |c| {
+        c.limits.response_bytes = size / 2;
+    })
+    .await;
+    let (status, body) = strict(&small, FULL_ARTICLE).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(TestApp::error_code(&body), "LIMIT_EXCEEDED", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "responseSize");
+    assert_eq!(
+        body["errors"].as_array().unwrap().len(),
+        1,
+        "one error: {body}"
+    );
+    assert!(body["data"].is_null(), "{body}");
+    // Smaller answers still come through on the same server, and the limit is not cumulative.
+    for _ in 0..3 {
+        let title = small
+            .data(
+                "{ article(slug: \"de-stalinization\") { title } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(title["article"]["title"], full["article"]["title"]);
+    }
+    // Just over the response's own size passes.
+    let roomy = TestApp::spawn_with(app.backend, move |c| {
+        c.limits.response_bytes = size + size / 4;
+    })
+    .await;
+    assert_eq!(roomy.data(FULL_ARTICLE, json!({})).await, full);
+}
+
+/// With a response memory budget of one response, concurrent large queries wait their turn
+/// and all complete (admission queues; it never deadlocks or fails them).
+pub async fn large_queries_queue_for_response_memory(app: TestApp) {
+    let tight = TestApp::spawn_with(app.backend, |c| {
+        c.limits.response_bytes = 256 * 1024;
+        c.limits.response_memory_bytes = 256 * 1024;
+    })
+    .await;
+    let expected = tight.data(FULL_ARTICLE, json!({})).await;
+    let queries = (0..8).map(|_| tight.data(FULL_ARTICLE, json!({})));
+    for body in futures::future::join_all(queries).await {
+        assert_eq!(body, expected);
+    }
+    tight.assert_healthy().await;
+}

@@ -209,6 +209,8 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         search::changes_are_searchable_at_once,
         search::mutations_are_searchable_when_they_return,
         search::migrate_down_and_up_rebuilds_the_index,
+        limits::responses_over_the_size_limit_are_refused,
+        limits::large_queries_queue_for_response_memory,
         operations::nul_characters_in_arguments_are_bad_user_input,
         operations::coercion_errors_are_bad_user_input,
         operations::passwords_in_the_database_url_are_redacted,
