@@ -202,6 +202,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         subscriptions::a_dry_run_over_websocket_answers_at_once,
         subscriptions::statements_per_event_do_not_grow_with_subscribers,
         subscriptions::sockets_over_the_cap_are_refused_with_503,
+        subscriptions::a_slow_subscriber_does_not_hold_back_the_fast_ones,
         search::ranking_table_over_the_seed,
         search::snippets_escape_everything_but_marks,
         search::hostile_queries_never_fail_internally,

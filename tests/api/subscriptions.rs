@@ -910,3 +910,125 @@ pub async fn sockets_over_the_cap_are_refused_with_503(app: TestApp) {
         }
     }
 }
+
+/// One subscriber that stops reading, among fast ones sharing its execution: the fast ones get
+/// every event in order and are never told they fell behind; the slow one, once it reads
+/// again, gets what its buffer held, one LIMIT_EXCEEDED (`subscriberBuffer`) and `complete`.
+/// Its memory is the shared ring's, not a queue of its own that grows with the event rate.
+pub async fn a_slow_subscriber_does_not_hold_back_the_fast_ones(app: TestApp) {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    };
+    const HEAVY: &str = "subscription { articleChanged(slug: \"de-stalinization\") { version article { sections { heading body } } } }";
+    const EVENTS: i64 = 3_000;
+    let mut fast = Vec::new();
+    for _ in 0..4 {
+        let mut ws = Ws::ready(app.addr).await;
+        ws.subscribe("s", HEAVY, json!({})).await;
+        assert!(ws.sync().await.is_empty());
+        fast.push(ws);
+    }
+    // A small receive buffer, so the server's writes to it block soon after it stops reading.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(app.addr).await.unwrap();
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .expect("WebSocket handshake");
+    let mut slow = Ws(stream);
+    slow.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(slow.json().await["type"], "connection_ack");
+    slow.subscribe("s", HEAVY, json!({})).await;
+    assert!(slow.sync().await.is_empty());
+    subscribers(&app, 5).await;
+    let progress: Vec<Arc<AtomicI64>> = (0..fast.len()).map(|_| Arc::default()).collect();
+    let readers: Vec<_> = fast
+        .into_iter()
+        .zip(progress.clone())
+        .map(|(mut ws, seen)| {
+            tokio::spawn(async move {
+                let mut versions = Vec::new();
+                while (versions.len() as i64) < EVENTS {
+                    let message = ws.json().await;
+                    assert_eq!(message["type"], "next", "{message}");
+                    assert!(
+                        message["payload"].get("errors").is_none(),
+                        "a fast subscriber was told it fell behind: {message}"
+                    );
+                    let version = message["payload"]["data"]["articleChanged"]["version"]
+                        .as_i64()
+                        .unwrap();
+                    versions.push(version);
+                    seen.store(version, Ordering::Relaxed);
+                }
+                versions
+            })
+        })
+        .collect();
+    let id = article_id_of_seed(&app).await;
+    for version in 1..=EVENTS {
+        // Keep within the fast subscribers' pace: the shared ring holds 256 results.
+        while progress
+            .iter()
+            .map(|p| p.load(Ordering::Relaxed))
+            .min()
+            .unwrap()
+            < version - 64
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        app.events
+            .publish(ArticleEvent {
+                kind: ChangeKind::Updated,
+                article_id: id,
+                slug: SLUG.to_owned(),
+                version: version as i32,
+            })
+            .await;
+    }
+    for reader in readers {
+        let versions = tokio::time::timeout(Duration::from_secs(60), reader)
+            .await
+            .expect("the fast subscribers got every event")
+            .unwrap();
+        assert_eq!(versions, (1..=EVENTS).collect::<Vec<_>>());
+    }
+    // The slow subscriber reads again: what was buffered, then the lag error, then complete.
+    let mut delivered = 0;
+    let lagged = loop {
+        let message = slow.json().await;
+        match message["type"].as_str() {
+            Some("next") if message["payload"].get("errors").is_none() => delivered += 1,
+            Some("next") => break message,
+            _ => panic!("unexpected {message}"),
+        }
+    };
+    let error = &lagged["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "LIMIT_EXCEEDED", "{lagged}");
+    assert_eq!(error["extensions"]["limit"], "subscriberBuffer", "{lagged}");
+    assert!(
+        delivered < EVENTS,
+        "the slow subscriber missed nothing: {delivered}"
+    );
+    assert_eq!(slow.json().await, json!({ "id": "s", "type": "complete" }));
+}
+
+async fn article_id_of_seed(app: &TestApp) -> i64 {
+    use sea_orm::EntityTrait;
+    annals::entities::article::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.slug == SLUG)
+        .expect("the seed article")
+        .id
+}
