@@ -41,6 +41,11 @@ pub struct Config {
     #[arg(long, env = "ANNALS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address of a listener of its own for the Prometheus `/metrics` endpoint. Unset:
+    /// `/metrics` is served on the main address; set: only there.
+    #[arg(long, env = "ANNALS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Log filter (from [`Common`]).
     #[arg(skip = String::from("info"))]
     pub log: String,

@@ -83,6 +83,9 @@ impl Db {
         let counter = statements.0.clone();
         conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::record_statement(&info.statement.sql, info.elapsed, info.failed);
+            // A child span of the current one, as long as the statement took (OTLP only).
+            crate::telemetry::statement_span(backend, &info.statement.sql, info.elapsed, info.failed);
             // The statement text only: bound values (content, never tokens) stay out of logs.
             tracing::trace!(target: "annals::sql", elapsed = ?info.elapsed, sql = %info.statement.sql);
         });

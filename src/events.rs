@@ -31,7 +31,10 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, sqlx};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    metrics,
+};
 
 /// The PostgreSQL notification channel article events travel on.
 pub const CHANNEL: &str = "annals_article_changed";
@@ -151,7 +154,9 @@ impl EventBus {
     /// Publishes a committed change. Call only after the transaction commits. A failure to
     /// NOTIFY is logged, not returned: the change itself is already committed.
     pub async fn publish(&self, event: ArticleEvent) {
+        metrics::count(metrics::EVENTS_PUBLISHED, 1);
         let Some(db) = &self.notify else {
+            metrics::count(metrics::EVENTS_RECEIVED, 1);
             // No subscribers is not an error.
             let _ = self.sender.send(event);
             return;
@@ -241,6 +246,7 @@ async fn relay(
                 backoff = Duration::from_millis(100);
                 match serde_json::from_str::<ArticleEvent>(notification.payload()) {
                     Ok(event) => {
+                        metrics::count(metrics::EVENTS_RECEIVED, 1);
                         let _ = sender.send(event);
                     }
                     Err(err) => {

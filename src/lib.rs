@@ -11,6 +11,7 @@
 //! - [`startup`]: wiring it all together; [`cli`]: the `annals` command line.
 //! - [`editing`]: every write, one transaction each; [`auth`]: editor tokens.
 //! - [`error`]: the one error type and its GraphQL codes; [`db`]: connecting.
+//! - [`metrics`]: the Prometheus series; [`telemetry`]: logs, spans and OTLP export.
 
 pub mod auth;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -11,8 +11,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = annals::cli::Cli::parse();
-    annals::telemetry::init(&cli.config());
-    match annals::cli::run(cli).await {
+    let telemetry = annals::telemetry::init(&cli.config());
+    let result = annals::cli::run(cli).await;
+    // Buffered spans are exported before the process exits.
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("annals: {}", err.message());

@@ -14,7 +14,7 @@ use crate::{
     events::EventBus,
     graphql::{SchemaData, build_schema, execute::Executor, response_size::ResponseMemory},
     http::{AppState, fanout::Fanout, router, server, ws::Sockets},
-    store,
+    metrics, store,
 };
 
 /// A bound, ready-to-run server.
@@ -22,12 +22,17 @@ pub struct App {
     listener: TcpListener,
     limits: crate::config::Limits,
     router: axum::Router,
+    /// The separate `/metrics` listener and its router, when `metrics-listen` is set.
+    metrics: Option<(TcpListener, axum::Router)>,
     /// The database the server uses.
     pub db: Db,
     /// Where committed changes are published (LISTEN/NOTIFY on PostgreSQL).
     pub events: EventBus,
     sockets: Sockets,
 }
+
+/// How often histogram samples are folded into their buckets between scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// How long open WebSocket connections get to close after the HTTP connections drained; with
 /// [`server::SHUTDOWN_GRACE`] (25 s) and the listener's 1 s the process exits within 30 s of the signal.
@@ -36,6 +41,7 @@ pub const SOCKET_GRACE: Duration = Duration::from_secs(3);
 impl App {
     /// Connects, migrates, seeds an empty database, and binds the listener.
     pub async fn build(config: Config) -> Result<Self> {
+        metrics::install();
         let editors = config.editors()?;
         if editors.is_empty() {
             tracing::warn!("no editor tokens configured: every mutation will be refused");
@@ -88,16 +94,52 @@ impl App {
                 config.limits.response_bytes,
             ),
         );
-        let router = router(AppState {
+        let fanout = Fanout::new(Some(events.clone()));
+        let gauges = {
+            let (conn, executor, sockets) = (db.conn.clone(), executor.clone(), sockets.clone());
+            let (events, fanout, pool_max) = (
+                events.clone(),
+                fanout.clone(),
+                config.db_max_connections.max(1),
+            );
+            Arc::new(move || {
+                let (size, idle) = pool_size(&conn);
+                let (running, waiting) = executor.executions();
+                metrics::Gauges {
+                    pool_in_use: size.saturating_sub(idle),
+                    pool_idle: idle,
+                    pool_max: pool_max.into(),
+                    running: running as u64,
+                    waiting: waiting as u64,
+                    websockets: sockets.open() as u64,
+                    subscriptions: events.subscribers() as u64,
+                    subscription_executions: fanout.hubs() as u64,
+                }
+            })
+        };
+        let metrics_listen = config.metrics_listen;
+        let state = AppState {
             executor,
             config: Arc::new(config),
             sockets: sockets.clone(),
-            fanout: Fanout::new(Some(events.clone())),
-        });
+            fanout,
+            gauges,
+        };
+        let metrics = match metrics_listen {
+            Some(address) => {
+                let listener = TcpListener::bind(address).await.map_err(|err| {
+                    Error::Io(format!("cannot listen on {address} for metrics: {err}"))
+                })?;
+                Some((listener, crate::http::metrics::router(state.clone())))
+            }
+            None => None,
+        };
+        let router = router(state);
         Ok(Self {
             listener,
             limits,
             router,
+            metrics,
             db,
             events,
             sockets,
@@ -111,6 +153,13 @@ impl App {
             .expect("a bound listener has an address")
     }
 
+    /// The address of the separate `/metrics` listener, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
     /// Counts the statements this app's pool sends.
     pub fn statements(&self) -> StatementCounter {
         self.db.statements.clone()
@@ -120,13 +169,35 @@ impl App {
     /// HTTP connections drain, and the event listener stops.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         tracing::info!(address = %self.local_addr(), "listening; GraphiQL at http://{}/", self.local_addr());
+        let stopping = tokio_util::sync::CancellationToken::new();
+        let upkeep = tokio::spawn(async {
+            let mut every = tokio::time::interval(METRICS_UPKEEP);
+            loop {
+                every.tick().await;
+                metrics::upkeep();
+            }
+        });
+        let metrics_server = self.metrics.map(|(listener, router)| {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(address = %address, "serving /metrics");
+            }
+            let limits = self.limits;
+            let stop = stopping.clone().cancelled_owned();
+            tokio::spawn(async move { server::serve(listener, router, &limits, stop).await })
+        });
         let sockets = self.sockets.clone();
+        let stop = stopping.clone();
         let shutdown = async move {
             shutdown.await;
+            stop.cancel();
             // Upgraded connections are invisible to the HTTP drain: tell them now.
             sockets.close_all();
         };
         server::serve(self.listener, self.router, &self.limits, shutdown).await;
+        upkeep.abort();
+        if let Some(task) = metrics_server {
+            let _ = task.await;
+        }
         if !self.sockets.wait(SOCKET_GRACE).await {
             tracing::warn!(
                 open = self.sockets.open(),
@@ -135,6 +206,21 @@ impl App {
         }
         self.events.shutdown().await;
         self.db.close().await;
+    }
+}
+
+/// The pool's open and idle connections.
+fn pool_size(conn: &sea_orm::DatabaseConnection) -> (u64, u64) {
+    match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = conn.get_postgres_connection_pool();
+            (pool.size().into(), pool.num_idle() as u64)
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = conn.get_sqlite_connection_pool();
+            (pool.size().into(), pool.num_idle() as u64)
+        }
+        _ => (0, 0),
     }
 }
 

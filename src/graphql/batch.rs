@@ -10,6 +10,9 @@
 //!
 //! Work outside an HTTP request (subscriptions) uses a shared loader that falls back to a short
 //! timer, like DataLoader.
+//!
+//! Each load of a request is a `load` span (the key type and how many keys) inside the span
+//! that flushed it, so a trace shows one child per batched statement.
 
 use std::{
     any::{Any, TypeId},
@@ -27,6 +30,7 @@ use std::{
 
 use async_graphql::dataloader::Loader;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::loaders::ContentLoader;
 use crate::error::Error;
@@ -45,6 +49,10 @@ where
 /// A type-erased [`Pending`] batch.
 trait Batch: Send {
     fn as_any(&mut self) -> &mut dyn Any;
+    /// The key type, for the span: `SectionsOfArticle` and the like.
+    fn name(&self) -> &'static str;
+    /// How many distinct keys wait.
+    fn len(&self) -> usize;
     fn dispatch(
         self: Box<Self>,
         loader: Arc<ContentLoader>,
@@ -58,6 +66,15 @@ where
 {
     fn as_any(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn name(&self) -> &'static str {
+        let name = std::any::type_name::<K>();
+        name.rsplit("::").next().unwrap_or(name)
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
     }
 
     fn dispatch(
@@ -202,9 +219,16 @@ impl BatchLoader {
             state.in_flight += state.batches.len();
             std::mem::take(&mut state.batches)
         };
+        // Called while the request's future is polled: the current span is the request's.
+        let parent = tracing::Span::current();
         for batch in batches.into_values() {
             let this = self.clone();
-            tokio::spawn(async move {
+            let span = if parent.is_disabled() {
+                tracing::Span::none()
+            } else {
+                tracing::info_span!(parent: &parent, "load", key = batch.name(), keys = batch.len())
+            };
+            let work = async move {
                 batch.dispatch(this.loader.clone()).await;
                 let waiting = {
                     let mut state = this.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -218,7 +242,8 @@ impl BatchLoader {
                 if let Some(task) = waiting {
                     task.wake();
                 }
-            });
+            };
+            tokio::spawn(work.instrument(span));
         }
     }
 }

@@ -9,15 +9,27 @@
 //! - the time budget (`request-timeout-ms`), which stops the whole execution;
 //! - the guard's [`Tracker`]: cost, budget, dry run, and whether execution began;
 //! - every error labelled with `extensions.code` ([`crate::error::code::label`]), internal
-//!   errors with the request id, and `extensions.cost` on every response.
+//!   errors with the request id, and `extensions.cost` on every response;
+//! - one count, duration and cost in the metrics per operation ([`crate::metrics`]), and the
+//!   operation, cost and code recorded on the request's span (the access log line shows them).
 //!
 //! Subscriptions (WebSocket only) are streams: they get the tracker and the labelling, and the
 //! schema's shared loader; the permit and the time budget bound single executions, not a
 //! stream that lives as long as its socket.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
-use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Value};
+use async_graphql::{
+    BatchRequest, BatchResponse, Request, Response, ServerError, Value,
+    parser::types::OperationType,
+};
 use futures::{Stream, StreamExt};
 use serde::{Serialize, ser::SerializeMap};
 use tokio::sync::Semaphore;
@@ -32,6 +44,7 @@ use super::{
 use crate::{
     auth::{Authorization, EditorTokens},
     error::code::{self, Phase},
+    metrics,
 };
 
 /// The request id, available to resolvers through the context.
@@ -54,10 +67,29 @@ pub struct Caller {
 pub struct Executor {
     schema: AnnalsSchema,
     permits: Arc<Semaphore>,
+    max_concurrent: usize,
+    /// Executions waiting for a permit now.
+    waiting: Arc<AtomicUsize>,
     timeout: Duration,
     max_cost: u64,
     budgets: Option<Arc<Budgets>>,
     memory: ResponseMemory,
+}
+
+/// Counts one execution waiting for a permit while it lives.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One operation's response and what the guard learned about it.
@@ -70,6 +102,90 @@ pub struct Executed {
     /// This response's share of the response memory budget, released when it is dropped
     /// (after serializing).
     _reservation: Option<Reservation>,
+}
+
+impl Executed {
+    /// The outcome code: the first error's `extensions.code`, or `OK`.
+    pub fn code(&self) -> &str {
+        self.response
+            .errors
+            .first()
+            .and_then(|err| err.extensions.as_ref())
+            .and_then(|ext| ext.get("code"))
+            .and_then(|code| match code {
+                Value::String(code) => Some(code.as_str()),
+                _ => None,
+            })
+            .unwrap_or("OK")
+    }
+
+    /// The operation's type as a label: `query`, `mutation`, `subscription`, or `none` when
+    /// no operation was selected.
+    pub fn kind(&self) -> &'static str {
+        match self.report.operation.as_ref().map(|(ty, _)| ty) {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "none",
+        }
+    }
+
+    /// The operation's name as logs show it: its name (at most 100 characters), `anonymous`,
+    /// or `none` when no operation was selected.
+    pub fn operation_name(&self) -> &str {
+        match &self.report.operation {
+            Some((_, Some(name))) => match name.char_indices().nth(100) {
+                Some((end, _)) => &name[..end],
+                None => name,
+            },
+            Some((_, None)) => "anonymous",
+            None => "none",
+        }
+    }
+
+    /// Counts this operation in the metrics (with its duration, when it has one).
+    fn observe(&self, elapsed: Option<Duration>) {
+        let name = match &self.report.operation {
+            Some((_, name)) => metrics::operation_label(name.as_deref()),
+            None => "none".to_owned(),
+        };
+        metrics::record_operation(&metrics::Operation {
+            kind: self.kind(),
+            name: &name,
+            code: self.code(),
+            // The cost of what ran (or would have, in a dry run); refusals cost nothing.
+            cost: self.report.cost.filter(|_| self.report.executed),
+            elapsed,
+        });
+    }
+}
+
+/// Records what the request span shows: the operations' names (comma-separated in a batch),
+/// types, total cost and the first code that is not `OK`.
+fn record_on_span(results: &[Executed]) {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    let join = |f: &dyn Fn(&Executed) -> &str| results.iter().map(f).collect::<Vec<_>>().join(",");
+    span.record(
+        "operation",
+        tracing::field::display(join(&|r| r.operation_name())),
+    );
+    span.record(
+        "operation_type",
+        tracing::field::display(join(&|r| r.kind())),
+    );
+    span.record(
+        "cost",
+        results.iter().filter_map(|r| r.report.cost).sum::<u64>(),
+    );
+    let code = results
+        .iter()
+        .map(Executed::code)
+        .find(|code| *code != "OK")
+        .unwrap_or("OK");
+    span.record("code", tracing::field::display(code));
 }
 
 /// The responses to one HTTP request or WebSocket query.
@@ -122,11 +238,21 @@ impl Executor {
         Self {
             schema,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            max_concurrent: max_concurrent.max(1),
+            waiting: Arc::default(),
             timeout,
             max_cost,
             budgets: (budget_per_minute > 0).then(|| Arc::new(Budgets::new(budget_per_minute))),
             memory,
         }
+    }
+
+    /// Executions running now (holding a permit) and waiting for a permit.
+    pub fn executions(&self) -> (usize, usize) {
+        let running = self
+            .max_concurrent
+            .saturating_sub(self.permits.available_permits());
+        (running, self.waiting.load(Ordering::Relaxed))
     }
 
     /// Whose budget a request spends: an editor's (by token name) or an address's.
@@ -173,6 +299,7 @@ impl Executor {
     /// Executes a request (one operation or a batch) with every guarantee of this module.
     pub async fn execute(&self, caller: &Caller, batch: BatchRequest) -> Outcome {
         // The budget runs from here: waiting for a permit and executing both count.
+        let started = Instant::now();
         let deadline = tokio::time::Instant::now() + self.timeout;
         let budget = self.budget_for(caller);
         let (batch, trackers, is_batch) = match batch {
@@ -200,7 +327,9 @@ impl Executor {
         };
         let execution = async {
             // Waiting for a permit counts against the request's budget.
+            let waiting = Waiting::new(&self.waiting);
             let _permit = self.permits.acquire().await;
+            drop(waiting);
             Batched::new(loader, self.schema.execute_batch(batch)).await
         };
         // A budget already spent (a zero budget, or preparing took it all) stops the request
@@ -223,18 +352,27 @@ impl Executor {
                 );
                 let tracker = trackers.into_iter().next().unwrap_or_default();
                 let response = Response::from_errors(vec![err]);
+                let results =
+                    vec![self.finish(response, &tracker, Some(false), &caller.request_id)];
+                results[0].observe(Some(started.elapsed()));
+                record_on_span(&results);
                 return Outcome {
-                    results: vec![self.finish(response, &tracker, Some(false), &caller.request_id)],
+                    results,
                     batch: false,
                     timed_out: true,
                 };
             }
         };
-        let results = responses
+        let results: Vec<Executed> = responses
             .into_iter()
             .zip(trackers)
             .map(|(response, tracker)| self.finish(response, &tracker, None, &caller.request_id))
             .collect();
+        let elapsed = started.elapsed();
+        for result in &results {
+            result.observe(Some(elapsed));
+        }
+        record_on_span(&results);
         Outcome {
             results,
             batch: is_batch,
@@ -260,6 +398,7 @@ impl Executor {
         let (request, tracker) = self.prepare(caller, request, &budget, ResponseSize::default());
         let this = self.clone();
         let request_id = caller.request_id.clone();
+        let mut first = true;
         self.schema.execute_stream(request).map(move |response| {
             // async-graphql runs no execute hook for a subscription: a response failed before
             // executing when it has no data and only errors that belong to no field (errors
@@ -267,19 +406,27 @@ impl Executor {
             let executed = !(matches!(response.data, Value::Null)
                 && !response.errors.is_empty()
                 && response.errors.iter().all(|err| err.path.is_empty()));
-            this.finish(response, &tracker, Some(executed), &request_id)
+            let executed = this.finish(response, &tracker, Some(executed), &request_id);
+            // A subscription counts once, with its first result's code; it has no duration.
+            if std::mem::take(&mut first) {
+                executed.observe(None);
+            }
+            executed
         })
     }
 
     /// A response for errors found before the request reached the schema (a malformed body,
     /// too big a batch): it requested nothing.
     pub fn refuse(&self, errors: Vec<ServerError>) -> Executed {
-        self.finish(
+        let executed = self.finish(
             Response::from_errors(errors),
             &Tracker::default(),
             Some(false),
             "-",
-        )
+        );
+        executed.observe(None);
+        record_on_span(std::slice::from_ref(&executed));
+        executed
     }
 
     /// Puts the data in selection order, labels every error, names the request id in

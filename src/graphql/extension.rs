@@ -22,7 +22,7 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
         NextPrepareRequest, NextRequest, NextResolve, NextValidation, ResolveInfo,
     },
-    parser::types::{ExecutableDocument, OperationDefinition},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
 };
 
 use super::{
@@ -72,6 +72,9 @@ pub struct Report {
     pub dry_run: bool,
     /// The client's budget after this request, when budgets are on.
     pub budget: Option<Standing>,
+    /// The selected operation's type and name (`None`: anonymous), once the document parsed
+    /// and named an operation that exists.
+    pub operation: Option<(OperationType, Option<String>)>,
 }
 
 impl Report {
@@ -179,6 +182,25 @@ fn uses_introspection(doc: &ExecutableDocument) -> bool {
             .fragments
             .values()
             .any(|f| walk(&f.node.selection_set.node))
+}
+
+/// The type and name (`None`: anonymous) of the operation a request selects, as
+/// [`cost::operation`] selects it.
+fn selected_operation(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(OperationType, Option<String>)> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some((op.node.ty, None)),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name).map(|op| (op.node.ty, Some(name.to_owned())))
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(name, op)| (op.node.ty, Some(name.to_string()))),
+        _ => None,
+    }
 }
 
 /// The error of a response that grew past its size limit.
@@ -321,8 +343,12 @@ impl Extension for Guard {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = missing_variables(operation, &variables);
         }
+        let selected = selected_operation(doc, operation_name.as_deref());
         let tracker = self.tracker();
-        tracker.update(|r| r.cost = Some(cost));
+        tracker.update(|r| {
+            r.cost = Some(cost);
+            r.operation = selected;
+        });
         let _ = tracker.document.set((doc.clone(), operation_name));
         next.run(ctx, request).await
     }

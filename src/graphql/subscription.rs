@@ -159,6 +159,7 @@ fn changes(
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
+                    crate::metrics::count(crate::metrics::EVENTS_DROPPED, missed);
                     let err = Error::LimitExceeded {
                         limit: "subscriberBuffer",
                         message: lagged_message(missed),

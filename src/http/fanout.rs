@@ -35,6 +35,7 @@ use crate::{
         execute::{Caller, Executor},
         subscription::lagged_message,
     },
+    metrics,
 };
 
 /// What identifies a shareable subscription: query, operation name, variables and extensions
@@ -150,6 +151,7 @@ impl Fanout {
                 };
                 match receiver.recv().await {
                     Ok(Shared::Next(payload)) => {
+                        metrics::count(metrics::EVENTS_DELIVERED, 1);
                         Some((Shared::Next(payload), State::Live(receiver, member)))
                     }
                     Ok(Shared::Error(errors)) => Some((Shared::Error(errors), State::Done)),
@@ -157,6 +159,7 @@ impl Fanout {
                         Some((Shared::Complete, State::Done))
                     }
                     Err(RecvError::Lagged(missed)) => {
+                        metrics::count(metrics::EVENTS_DROPPED, missed);
                         drop(member);
                         Some((Shared::Next(lagged(missed)), State::Lagged))
                     }

@@ -4,6 +4,7 @@
 pub mod fanout;
 pub mod graphiql;
 pub mod graphql;
+pub mod metrics;
 pub mod server;
 pub mod ws;
 
@@ -12,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::{HeaderName, HeaderValue, Method, StatusCode},
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode},
     routing::get,
 };
 use tower_http::{
@@ -25,6 +26,7 @@ use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
+use tracing::{Span, field::Empty};
 
 use crate::{config::Config, graphql::execute::Executor};
 
@@ -45,9 +47,12 @@ pub struct AppState {
     pub sockets: ws::Sockets,
     /// Shared executions of identical subscriptions.
     pub fanout: fanout::Fanout,
+    /// Reads the gauges `/metrics` shows (pool, sockets, subscriptions, permits).
+    pub gauges: metrics::Gauges,
 }
 
-/// Builds the router: `/` (GraphiQL), `/graphql` (GET and POST), `/graphql/ws`, `/healthz`.
+/// Builds the router: `/` (GraphiQL), `/graphql` (GET and POST), `/graphql/ws`, `/healthz`,
+/// and `/metrics` unless it has a listener of its own ([`metrics::router`]).
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let body_limit = config.limits.body_bytes;
@@ -68,7 +73,11 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(compressed)
         .route("/graphql/ws", get(ws::handler))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(healthz));
+    if config.metrics_listen.is_none() {
+        app = app.route("/metrics", get(metrics::handler));
+    }
+    let mut app = app
         .with_state(state)
         // The GraphQL handler reads its body through this limit and answers 413 itself, with a
         // GraphQL error naming the limit; no handler reads more than this.
@@ -90,13 +99,58 @@ pub fn router(state: AppState) -> Router {
                 .max_age(Duration::from_secs(600)),
         );
     }
-    app.layer(CatchPanicLayer::new())
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+    observed(app.layer(CatchPanicLayer::new()))
+}
+
+/// Wraps `app` in a request id (the client's `X-Request-Id`, else a new UUID, echoed back),
+/// a `request` span per request, and one access log line when the response starts.
+pub(crate) fn observed(app: Router) -> Router {
+    app.layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(access_log)
+                // The access line already says 5xx; internal errors are logged where they happen.
+                .on_failure(()),
+        )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// One request's span: method, path and request id now; the GraphQL operation's name, type,
+/// cost and code once it has run ([`crate::graphql::execute`] records them), and the status.
+fn request_span<B>(request: &Request<B>) -> Span {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+        operation = Empty,
+        operation_type = Empty,
+        cost = Empty,
+        code = Empty,
+        status = Empty,
+    );
+    crate::telemetry::continue_trace(&span, request.headers());
+    span
+}
+
+/// The access log: one INFO line per request (target `annals::access`), inside its span.
+fn access_log<B>(response: &axum::http::Response<B>, latency: Duration, span: &Span) {
+    let status = response.status().as_u16();
+    span.record("status", status);
+    // The status is on the span with the rest, so the line says each thing once.
+    tracing::info!(
+        target: "annals::access",
+        parent: span,
+        duration_ms = latency.as_micros() as f64 / 1000.0,
+        "request"
+    );
 }
 
 /// Liveness: answers 200 while the process serves requests.

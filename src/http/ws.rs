@@ -56,6 +56,7 @@ use tokio_util::{
     sync::CancellationToken,
     task::{TaskTracker, task_tracker::TaskTrackerToken},
 };
+use tracing::Instrument;
 
 use super::AppState;
 use crate::{
@@ -497,9 +498,19 @@ impl Connection {
             self.operations.insert(id, Box::pin(results));
             return Ok(());
         }
-        let results: OperationStream = Box::pin(stream::once(async move {
-            executor.execute_one(&caller, request).await
-        }));
+        // A query over the socket is a request of its own: a span like an HTTP request's.
+        let span = tracing::info_span!(
+            "request",
+            transport = "websocket",
+            request_id = %caller.request_id,
+            operation = tracing::field::Empty,
+            operation_type = tracing::field::Empty,
+            cost = tracing::field::Empty,
+            code = tracing::field::Empty,
+        );
+        let results: OperationStream = Box::pin(stream::once(
+            async move { executor.execute_one(&caller, request).await }.instrument(span),
+        ));
         let results = results
             .map(move |executed| {
                 if !executed.report.executed {

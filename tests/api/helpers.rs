@@ -131,6 +131,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The server's address.
     pub addr: SocketAddr,
+    /// The separate `/metrics` listener's address, when configured.
+    pub metrics_addr: Option<SocketAddr>,
     /// The database URL (for running the CLI against the same database).
     pub database_url: String,
     /// An HTTP client.
@@ -172,6 +174,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("app failed to start: {}", e.message()));
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let statements = app.statements();
         let db = app.db.conn.clone();
         let events = app.events.clone();
@@ -182,6 +185,7 @@ impl TestApp {
         Self {
             backend,
             addr,
+            metrics_addr,
             database_url: test_db.url.clone(),
             client: reqwest::Client::new(),
             statements,

@@ -18,6 +18,7 @@ mod helpers;
 mod http;
 mod limits;
 mod lossless;
+mod metrics;
 mod mutations_articles;
 mod mutations_auth;
 mod mutations_import;
@@ -220,5 +221,9 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         operations::an_unwritable_sqlite_file_stops_start_up,
         operations::sigterm_refuses_new_connections_and_closes_the_pool,
         operations::processes_starting_together_migrate_once,
+        metrics::metrics_list_every_series_and_grow_as_requests_run,
+        metrics::metrics_can_have_a_listener_of_their_own,
+        metrics::each_request_writes_one_access_line_without_colours,
+        metrics::traces_are_exported_over_otlp,
     ]
 }
