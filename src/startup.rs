@@ -67,6 +67,7 @@ impl App {
                 db: db.conn.clone(),
                 events: events.clone(),
                 editors,
+                faults: db.faults.clone(),
             }),
         );
         let limits = config.limits;
@@ -83,6 +84,13 @@ impl App {
             config: Arc::new(config),
             sockets: sockets.clone(),
             fanout: Fanout::new(Some(events.clone())),
+            readiness: {
+                let conn = db.conn.clone();
+                Arc::new(move || {
+                    let conn = conn.clone();
+                    Box::pin(async move { store::readiness(&conn).await })
+                })
+            },
         });
         Ok(Self {
             listener,

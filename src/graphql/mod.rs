@@ -46,6 +46,8 @@ pub struct SchemaData {
     pub events: EventBus,
     /// The editor tokens mutations accept.
     pub editors: EditorTokens,
+    /// When a connection of the pool last broke (the executor records what it sees).
+    pub faults: crate::db::Faults,
 }
 
 /// Builds the schema with its limits; `data` is `None` only for printing the SDL.
@@ -79,6 +81,7 @@ pub fn build_schema(
             .data(Editing::new(data.db.clone(), data.events.clone()))
             .data(data.events)
             .data(data.editors)
+            .data(data.faults)
             .data(data.db);
     }
     builder.finish()

@@ -20,6 +20,24 @@ pub mod topics;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 
+/// Whether the database can serve: it answers, and no migration is pending. One read of the
+/// migration table (never created or changed here). The reason, when not, is for a probe's
+/// answer; the error itself goes to the log.
+pub async fn readiness(db: &DatabaseConnection) -> Result<(), String> {
+    match Migrator::get_pending_migrations_read_only(db).await {
+        Ok(pending) if pending.is_empty() => Ok(()),
+        Ok(pending) => Err(format!(
+            "{} migration(s) pending, first {}; run `annals migrate`",
+            pending.len(),
+            pending[0].name()
+        )),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness: the database did not answer");
+            Err("the database did not answer".to_owned())
+        }
+    }
+}
+
 /// Brings the database up to date: applies every pending migration, then fills in the data
 /// a migration cannot compute by itself (the snapshots of revisions written before them).
 pub async fn migrate(db: &DatabaseConnection) -> crate::error::Result<()> {
