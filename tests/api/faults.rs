@@ -375,6 +375,79 @@ pub async fn an_outage_answers_503_and_recovers_within_a_second(app: TestApp) {
     drop(cluster);
 }
 
+/// A statement that runs out of `statement_timeout` (here: blocked by a table lock) answers
+/// 503 `TIMEOUT` with `Retry-After`, `data` present; on SQLite a write that cannot get the
+/// locked file within its busy timeout answers 503 `DB_UNAVAILABLE` and writes nothing.
+pub async fn a_statement_timeout_answers_503_timeout(app: TestApp) {
+    let app = TestApp::spawn_with(app.backend, |c| c.statement_timeout_ms = 300).await;
+    let locker = sea_orm::Database::connect(&app.database_url)
+        .await
+        .expect("a second connection");
+    let hold = locker.begin().await.expect("begin");
+    let token = format!("Bearer {}", crate::helpers::TOKEN);
+    let (query, code) = if app.backend == Backend::Postgres {
+        hold.execute_unprepared("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock articles");
+        (READ, "TIMEOUT")
+    } else {
+        hold.execute_unprepared("UPDATE topics SET name = name")
+            .await
+            .expect("take the write lock");
+        (
+            "mutation { createTopic(input: {slug: \"locked-out\", name: \"Locked\"}) { topic { slug } } }",
+            "DB_UNAVAILABLE",
+        )
+    };
+    let (status, retry_after, body) = post_as(&app, query, Some(&token)).await;
+    hold.rollback().await.expect("release the lock");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
+    assert_eq!(TestApp::error_code(&body), code, "{body}");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+    assert!(body.get("data").is_some(), "{body}");
+    let text = body.to_string().to_lowercase();
+    assert!(!text.contains("select") && !text.contains("sqlx"), "{body}");
+    assert_eq!(app.count("topics WHERE slug = 'locked-out'").await, 0);
+    assert_eq!(reads(&app, 2).await, 2, "reads after the lock");
+    locker.close().await.ok();
+}
+
+/// The time budget runs from the request's arrival: a body that takes longer than the budget
+/// to arrive gets 503 as soon as it is read, not a fresh budget.
+pub async fn the_budget_counts_from_arrival(app: TestApp) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(app.backend, |c| c.request_timeout_ms = 600).await;
+    let body = json!({ "query": READ }).to_string();
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let (first, rest) = body.split_at(5);
+    stream.write_all(first.as_bytes()).await.expect("body");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let sent = Instant::now();
+    stream.write_all(rest.as_bytes()).await.expect("body");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer))
+        .await
+        .expect("an answer")
+        .expect("read");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"timeout\""), "{answer}");
+    assert!(
+        sent.elapsed() < Duration::from_millis(300),
+        "answered {:?} after the body",
+        sent.elapsed()
+    );
+    assert_eq!(reads(&app, 1).await, 1);
+}
+
 /// `/readyz` answers 200 when the database answers and no migration is pending, 503 with the
 /// reason otherwise; `/healthz` does not ask the database.
 pub async fn readyz_follows_the_database(app: TestApp) {

@@ -125,6 +125,8 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         faults::terminating_every_backend_costs_only_requests_in_flight,
         faults::an_outage_answers_503_and_recovers_within_a_second,
         faults::readyz_follows_the_database,
+        faults::a_statement_timeout_answers_503_timeout,
+        faults::the_budget_counts_from_arrival,
         http::get_runs_queries_but_not_mutations,
         http::media_types_follow_the_spec,
         http::batches_answer_in_order,
