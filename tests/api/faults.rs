@@ -360,6 +360,7 @@ pub async fn an_outage_answers_503_and_recovers_within_a_second(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let recovered = back.elapsed();
+    eprintln!("outage: serving again {recovered:?} after the database came back");
     assert!(
         recovered < Duration::from_secs(1),
         "recovered after {recovered:?}"
