@@ -303,8 +303,11 @@ impl Executor {
                 );
                 let tracker = trackers.into_iter().next().unwrap_or_default();
                 let response = Response::from_errors(vec![err]);
+                // A single operation stopped while executing answers `data: null`, like any
+                // execution that failed; one stopped before it began has no `data`.
+                let executed = is_batch.then_some(false);
                 return Outcome {
-                    results: vec![self.finish(response, &tracker, Some(false), &caller.request_id)],
+                    results: vec![self.finish(response, &tracker, executed, &caller.request_id)],
                     batch: false,
                     timed_out: true,
                 };
