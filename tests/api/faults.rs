@@ -146,6 +146,14 @@ pub async fn a_statement_cut_off_at_the_budget_leaks_no_connection(app: TestApp)
     for (status, retry_after, body) in &answers {
         assert_eq!(*status, 503, "{body}");
         assert!(retry_after.is_some(), "{body}");
+        // Cut off by the budget, or (waiting for one of the pool's connections) by the
+        // acquire timeout, whichever came first.
+        let stopped = body["errors"][0]["extensions"]["limit"] == "timeout"
+            || TestApp::error_code(body) == "DB_UNAVAILABLE";
+        assert!(stopped, "{body}");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+        // Execution had begun: `data` is present, and null.
+        assert!(body.get("data").is_some_and(Value::is_null), "{body}");
     }
     assert!(
         locked_at.elapsed() < Duration::from_secs(3),
