@@ -6,10 +6,10 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, sqlx};
 
 use crate::{config::Config, error::Error};
 
@@ -24,6 +24,45 @@ impl StatementCounter {
     }
 }
 
+/// When a pooled connection last broke under a statement (terminated by the server, reset,
+/// closed). Every connection that has sat idle since then is tested with a ping before it is
+/// used again, so a restart or a `pg_terminate_backend` of every backend costs the requests in
+/// flight, not one failed request per dead idle connection; without a fault, idle connections
+/// are only tested after 30 s idle (a ping per checkout would be a round trip per statement).
+#[derive(Debug, Clone)]
+pub struct Faults {
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the last fault, plus one (0: none yet).
+    last: Arc<AtomicU64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            epoch: Instant::now(),
+            last: Arc::default(),
+        }
+    }
+}
+
+impl Faults {
+    /// Records that a connection broke just now.
+    pub fn note(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// Whether a connection idle for `idle_for` went idle before (or at) the last fault.
+    fn predates_fault(&self, idle_for: Duration) -> bool {
+        let last = self.last.load(Ordering::Relaxed);
+        if last == 0 {
+            return false;
+        }
+        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        now.saturating_sub(idle_for.as_millis() as u64) <= last
+    }
+}
+
 /// An open connection pool and what we know about it.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -31,6 +70,60 @@ pub struct Db {
     pub conn: DatabaseConnection,
     /// Statements sent so far.
     pub statements: StatementCounter,
+    /// When a connection of this pool last broke.
+    pub faults: Faults,
+}
+
+/// How long a connection coming back to the pool may take to finish what it was doing:
+/// a request stopped at its time budget leaves its statement running on the server, and the
+/// connection is only reusable once that statement has ended (at the latest when
+/// `statement_timeout` cancels it). No statement timeout: 30 s.
+fn drain_limit(statement_timeout_ms: u64) -> Duration {
+    match statement_timeout_ms {
+        0 => Duration::from_secs(30),
+        ms => Duration::from_millis(ms) + Duration::from_secs(2),
+    }
+}
+
+/// Brings a connection that comes back to the pool to a clean state, or says it cannot.
+///
+/// A request cancelled at its time budget drops its connection in the middle of a
+/// statement. sqlx then tests the connection with a ping on release; the ping waits for the
+/// abandoned statement, which fails (`canceling statement due to statement timeout`), and
+/// sqlx "hard-closes" the connection: over TLS (rustls) that close waits for data the server
+/// never sends, so it never finishes, the pool's slot is never given back and the server
+/// keeps the connection open and idle (sqlx issue #4349). Here the abandoned statement's
+/// error is read off the connection and the connection pinged until it is ready again; it
+/// then goes back to the pool as good as new. One that cannot be brought back within
+/// [`drain_limit`] is closed gracefully (`Terminate`, which the server answers by closing),
+/// never hard-closed.
+async fn drain(conn: &mut sqlx::postgres::PgConnection, limit: Duration, faults: &Faults) -> bool {
+    use sqlx::Connection;
+    let settled = tokio::time::timeout(limit, async {
+        // Each failed ping reads one abandoned statement's error; a few are plenty.
+        for _ in 0..4 {
+            match conn.ping().await {
+                Ok(()) => return true,
+                Err(sqlx::Error::Database(_)) => continue,
+                Err(_) => {
+                    faults.note();
+                    return false;
+                }
+            }
+        }
+        false
+    })
+    .await;
+    match settled {
+        Ok(clean) => clean,
+        Err(_) => {
+            tracing::warn!(
+                ?limit,
+                "a pooled connection did not finish its statement in time; closing it"
+            );
+            false
+        }
+    }
 }
 
 impl Db {
@@ -39,6 +132,7 @@ impl Db {
     pub async fn connect(config: &Config) -> Result<Self, Error> {
         let url = config.database_url.trim();
         let backend = backend_of(url)?;
+        let faults = Faults::default();
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(config.db_max_connections.max(1))
@@ -55,6 +149,28 @@ impl Db {
                 // 0 is PostgreSQL's "no timeout".
                 options.statement_timeout(Duration::from_millis(config.statement_timeout_ms));
                 options.set_application_name("annals");
+                let limit = drain_limit(config.statement_timeout_ms);
+                let on_release = faults.clone();
+                options.map_sqlx_postgres_pool_opts(move |pool| {
+                    let faults = on_release.clone();
+                    pool.after_release(move |conn, _| {
+                        let faults = faults.clone();
+                        Box::pin(async move { Ok(drain(conn, limit, &faults).await) })
+                    })
+                });
+                let on_acquire = faults.clone();
+                // Runs after the 30 s idle ping: a connection idle since the last fault is
+                // pinged, and one that fails is replaced before any statement sees it.
+                options.map_sqlx_postgres_before_acquire(move |conn, meta| {
+                    let suspect = on_acquire.predates_fault(meta.idle_for);
+                    Box::pin(async move {
+                        if suspect {
+                            use sqlx::Connection;
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                });
             }
             DbBackend::Sqlite => {
                 options.map_sqlx_sqlite_opts(|opts| {
@@ -89,7 +205,11 @@ impl Db {
             // The statement text only: bound values (content, never tokens) stay out of logs.
             tracing::trace!(target: "annals::sql", elapsed = ?info.elapsed, sql = %info.statement.sql);
         });
-        Ok(Self { conn, statements })
+        Ok(Self {
+            conn,
+            statements,
+            faults,
+        })
     }
 
     /// Opens one connection without a statement timeout, for maintenance: migrations,
@@ -210,6 +330,18 @@ mod tests {
             "postgres://u:***@h/db?password=***"
         );
         assert_eq!(redact("sqlite://a.db?mode=rwc"), "sqlite://a.db?mode=rwc");
+    }
+
+    #[test]
+    fn only_connections_idle_since_a_fault_are_suspect() {
+        let faults = Faults::default();
+        assert!(!faults.predates_fault(Duration::from_secs(3600)));
+        std::thread::sleep(Duration::from_millis(20));
+        faults.note();
+        // Idle since well before the fault: suspect; used after it: not.
+        assert!(faults.predates_fault(Duration::from_millis(500)));
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!faults.predates_fault(Duration::from_millis(5)));
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub mod code {
     pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
     /// The server failed; details are in its log under the request id.
     pub const INTERNAL: &str = "INTERNAL";
+    /// The database cannot be reached or lost the connection (down, restarting, locked,
+    /// out of connections): retry after `extensions.retryAfter` seconds.
+    pub const DB_UNAVAILABLE: &str = "DB_UNAVAILABLE";
+    /// A database statement ran longer than `statement_timeout` and was cancelled; retryable.
+    pub const TIMEOUT: &str = "TIMEOUT";
     /// The request is not valid GraphQL syntax.
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The request does not validate against the schema.
@@ -200,6 +205,11 @@ pub enum Error {
     },
     /// The database failed.
     Database(DbErr),
+    /// The database cannot serve right now (down, restarting, unreachable, out of
+    /// connections, the connection was lost mid-request, the file is locked): `DB_UNAVAILABLE`.
+    Unavailable(DbFault),
+    /// A statement ran out of its `statement_timeout` (or `lock_timeout`): `TIMEOUT`.
+    Timeout(DbFault),
     /// Reading or writing a file failed (command line only).
     Io(String),
     /// A stored value the server wrote itself cannot be read (e.g. a corrupted revision
@@ -273,6 +283,7 @@ impl Error {
             | Self::Io(message)
             | Self::Internal(message) => message.clone(),
             Self::Database(err) => format!("database error: {err}"),
+            Self::Unavailable(fault) | Self::Timeout(fault) => fault.detail.clone(),
         }
     }
 
@@ -286,12 +297,93 @@ impl Error {
             Self::Forbidden(_) => code::FORBIDDEN,
             Self::LimitExceeded { .. } => code::LIMIT_EXCEEDED,
             Self::Database(_) | Self::Io(_) | Self::Internal(_) => code::INTERNAL,
+            Self::Unavailable(_) => code::DB_UNAVAILABLE,
+            Self::Timeout(_) => code::TIMEOUT,
         }
     }
 }
 
+/// Seconds a client should wait before retrying a `DB_UNAVAILABLE` or `TIMEOUT` answer
+/// (`extensions.retryAfter`, and the `Retry-After` header over HTTP).
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+/// What went wrong with the database, for the log and for deciding what happens next.
+///
+/// It travels with the GraphQL error as its `source` (never serialized), so the executor can
+/// log it once per request, answer one error per request, and retry a read whose connection
+/// was lost.
+#[derive(Debug, Clone)]
+pub struct DbFault {
+    /// The driver's description, for the server log only.
+    pub detail: String,
+    /// The connection broke under the statement (terminated by the server, reset, closed):
+    /// the database may be fine, so a read is worth one more try on another connection.
+    pub connection_lost: bool,
+}
+
+/// How a database error should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// The connection broke under the statement.
+    ConnectionLost,
+    /// The database cannot serve now (down, starting, full, locked, pool exhausted).
+    Unavailable,
+    /// A statement ran out of its time.
+    Timeout,
+}
+
+/// Sorts a database error into the faults a client can retry, or `None` for a real failure.
+fn classify(err: &DbErr) -> Option<Fault> {
+    use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+    let sqlx_err = match err {
+        // The pool had no connection within its acquire timeout, or is closed.
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
+            return Some(Fault::Unavailable);
+        }
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return None,
+    };
+    match &**sqlx_err {
+        sqlx::Error::Io(_) => Some(Fault::ConnectionLost),
+        sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Some(Fault::Unavailable),
+        sqlx::Error::Database(db) => {
+            let code = db.code()?;
+            let message = db.message();
+            match code.as_ref() {
+                // query_canceled: by statement_timeout, or by an operator (pg_cancel_backend).
+                "57014" if message.contains("statement timeout") => Some(Fault::Timeout),
+                "57014" => Some(Fault::Unavailable),
+                // lock_not_available: lock_timeout ran out.
+                "55P03" => Some(Fault::Timeout),
+                // admin_shutdown (pg_terminate_backend, a fast shutdown), crash_shutdown.
+                "57P01" | "57P02" => Some(Fault::ConnectionLost),
+                // cannot_connect_now (starting up, shutting down), database_dropped.
+                "57P03" | "57P04" | "57P05" => Some(Fault::Unavailable),
+                // connection_exception and its subclasses.
+                c if c.starts_with("08") => Some(Fault::ConnectionLost),
+                // insufficient_resources: too many connections, disk full, out of memory.
+                c if c.starts_with("53") => Some(Fault::Unavailable),
+                // SQLite (result codes, extended codes keep the primary in the low byte):
+                // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+                c => match c.parse::<u32>().map(|n| n & 0xff) {
+                    Ok(5 | 6 | 8 | 10 | 13 | 14) => Some(Fault::Unavailable),
+                    _ => None,
+                },
+            }
+        }
+        _ => None,
+    }
+}
+
 impl From<DbErr> for Error {
-    /// Unique violations of known constraints become `CONFLICT`; everything else stays internal.
+    /// Unique violations of known constraints become `CONFLICT`; an unreachable database or
+    /// a lost connection `DB_UNAVAILABLE`; a statement timeout `TIMEOUT`; everything else
+    /// stays internal.
     fn from(err: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
             for (pg_name, sqlite_columns, message) in UNIQUE_CONSTRAINTS {
@@ -300,7 +392,16 @@ impl From<DbErr> for Error {
                 }
             }
         }
-        Self::Database(err)
+        let fault = |connection_lost| DbFault {
+            detail: format!("database error: {err}"),
+            connection_lost,
+        };
+        match classify(&err) {
+            Some(Fault::ConnectionLost) => Self::Unavailable(fault(true)),
+            Some(Fault::Unavailable) => Self::Unavailable(fault(false)),
+            Some(Fault::Timeout) => Self::Timeout(fault(false)),
+            None => Self::Database(err),
+        }
     }
 }
 
@@ -312,9 +413,21 @@ impl ErrorExtensions for Error {
                 tracing::error!(error = %self.message(), "internal error");
                 "Internal server error; see the server log.".to_string()
             }
+            // Logged once per request by the executor, which finds the fault in `source`.
+            Self::Unavailable(_) => {
+                "The database is unavailable right now; retry in a moment.".to_string()
+            }
+            Self::Timeout(_) => {
+                "A database statement took too long and was cancelled; retry, or ask for less."
+                    .to_string()
+            }
             other => other.message(),
         };
-        async_graphql::Error::new(message).extend_with(|_, ext| {
+        let mut error = async_graphql::Error::new(message);
+        if let Self::Unavailable(fault) | Self::Timeout(fault) = self {
+            error.source = Some(std::sync::Arc::new(fault.clone()));
+        }
+        error.extend_with(|_, ext| {
             ext.set("code", self.code());
             match self {
                 Self::BadUserInput {
@@ -325,6 +438,7 @@ impl ErrorExtensions for Error {
                     ..
                 } => ext.set("currentVersion", *version),
                 Self::LimitExceeded { limit, .. } => ext.set("limit", *limit),
+                Self::Unavailable(_) | Self::Timeout(_) => ext.set("retryAfter", RETRY_AFTER_SECS),
                 _ => {}
             }
         })
@@ -334,5 +448,35 @@ impl ErrorExtensions for Error {
 impl From<Error> for async_graphql::Error {
     fn from(err: Error) -> Self {
         err.extend()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnAcquireErr;
+
+    #[test]
+    fn database_faults_are_retryable_codes() {
+        let exhausted = Error::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+        assert_eq!(exhausted.code(), code::DB_UNAVAILABLE);
+        let extended = exhausted.extend();
+        assert_eq!(
+            extended
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("retryAfter")),
+            Some(&async_graphql::Value::from(RETRY_AFTER_SECS))
+        );
+        let fault = extended
+            .source
+            .as_ref()
+            .and_then(|s| s.downcast_ref::<DbFault>())
+            .expect("the fault travels as the source");
+        assert!(!fault.connection_lost);
+        assert!(!extended.message.contains("pool"), "{}", extended.message);
+        // A real failure stays internal.
+        let broken = Error::from(DbErr::Custom("no such table".into()));
+        assert_eq!(broken.code(), code::INTERNAL);
     }
 }

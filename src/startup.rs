@@ -79,6 +79,7 @@ impl App {
                 events: events.clone(),
                 editors,
                 read_only,
+                faults: db.faults.clone(),
             }),
         );
         let limits = config.limits;
@@ -124,6 +125,13 @@ impl App {
             sockets: sockets.clone(),
             fanout,
             gauges,
+            readiness: {
+                let conn = db.conn.clone();
+                Arc::new(move || {
+                    let conn = conn.clone();
+                    Box::pin(async move { store::readiness(&conn).await })
+                })
+            },
         };
         let metrics = match metrics_listen {
             Some(address) => {

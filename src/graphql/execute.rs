@@ -11,7 +11,10 @@
 //! - every error labelled with `extensions.code` ([`crate::error::code::label`]), internal
 //!   errors with the request id, and `extensions.cost` on every response;
 //! - one count, duration and cost in the metrics per operation ([`crate::metrics`]), and the
-//!   operation, cost and code recorded on the request's span (the access log line shows them).
+//!   operation, cost and code recorded on the request's span (the access log line shows them);
+//! - database faults (`DB_UNAVAILABLE`, `TIMEOUT`) answered once per operation, however many
+//!   fields they failed, and logged once; a query whose connection broke under it is run once
+//!   more (on a connection that has been tested), within the same budget. Mutations never are.
 //!
 //! Subscriptions (WebSocket only) are streams: they get the tracker and the labelling, and the
 //! schema's shared loader; the permit and the time budget bound single executions, not a
@@ -28,7 +31,7 @@ use std::{
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request, Response, ServerError, Value,
-    parser::types::OperationType,
+    parser::types::{DocumentOperations, OperationType},
 };
 use futures::{Stream, StreamExt};
 use serde::{Serialize, ser::SerializeMap};
@@ -43,7 +46,11 @@ use super::{
 };
 use crate::{
     auth::{Authorization, EditorTokens},
-    error::code::{self, Phase},
+    db::Faults,
+    error::{
+        DbFault,
+        code::{self, Phase},
+    },
     metrics,
 };
 
@@ -60,6 +67,8 @@ pub struct Caller {
     pub authorization: Option<String>,
     /// The client's address, which names an anonymous reader's budget.
     pub peer: Option<IpAddr>,
+    /// When the request arrived (the time budget runs from here); `None`: now.
+    pub arrived: Option<tokio::time::Instant>,
 }
 
 /// Runs requests: one per server, shared by every transport.
@@ -199,6 +208,65 @@ pub struct Outcome {
     pub timed_out: bool,
 }
 
+/// What is needed to run an operation again: a request is consumed by executing it.
+struct Replay {
+    query: String,
+    operation_name: Option<String>,
+    variables: async_graphql::Variables,
+    extensions: async_graphql::Extensions,
+}
+
+impl Replay {
+    fn of(request: &Request) -> Self {
+        Self {
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: request.variables.clone(),
+            extensions: request.extensions.clone(),
+        }
+    }
+
+    fn request(&self) -> Request {
+        let mut request = Request::new(self.query.clone()).variables(self.variables.clone());
+        if let Some(name) = &self.operation_name {
+            request = request.operation_name(name.clone());
+        }
+        request.extensions = self.extensions.clone();
+        request
+    }
+
+    /// Whether the operation it selects is a query (only those are run twice).
+    fn is_query(&self) -> bool {
+        let Ok(doc) = async_graphql::parser::parse_query(&self.query) else {
+            return false;
+        };
+        let ty = match (&doc.operations, &self.operation_name) {
+            (DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (DocumentOperations::Multiple(ops), Some(name)) => {
+                ops.get(name.as_str()).map(|op| op.node.ty)
+            }
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                ops.values().next().map(|op| op.node.ty)
+            }
+            _ => None,
+        };
+        ty == Some(OperationType::Query)
+    }
+}
+
+/// The database fault behind an error, if that is what it is.
+fn fault_of(err: &ServerError) -> Option<&DbFault> {
+    err.source::<DbFault>()
+}
+
+/// Whether an operation failed because its connection broke under it.
+fn connection_lost(response: &Response) -> bool {
+    response
+        .errors
+        .iter()
+        .any(|err| fault_of(err).is_some_and(|f| f.connection_lost))
+}
+
 impl Outcome {
     /// Whether every operation failed before executing (the GraphQL-over-HTTP 4xx case).
     pub fn failed_before_execution(&self) -> bool {
@@ -208,6 +276,19 @@ impl Outcome {
     /// The client's budget after the last operation that looked at it.
     pub fn budget(&self) -> Option<Standing> {
         self.results.iter().rev().find_map(|r| r.report.budget)
+    }
+
+    /// Whether some operation failed for a database fault a client should retry
+    /// (`DB_UNAVAILABLE`, `TIMEOUT`): HTTP answers 503 with `Retry-After`.
+    pub fn unavailable(&self) -> bool {
+        self.results.iter().any(|r| {
+            r.response.errors.iter().any(|e| {
+                matches!(
+                    e.extensions.as_ref().and_then(|x| x.get("code")),
+                    Some(Value::String(c)) if c == code::DB_UNAVAILABLE || c == code::TIMEOUT
+                )
+            })
+        })
     }
 
     /// Whether some operation was refused for want of budget.
@@ -298,10 +379,15 @@ impl Executor {
 
     /// Executes a request (one operation or a batch) with every guarantee of this module.
     pub async fn execute(&self, caller: &Caller, batch: BatchRequest) -> Outcome {
-        // The budget runs from here: waiting for a permit and executing both count.
         let started = Instant::now();
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        // The budget runs from the request's arrival: reading it, waiting for a permit and
+        // executing all count.
+        let deadline = caller.arrived.unwrap_or_else(tokio::time::Instant::now) + self.timeout;
         let budget = self.budget_for(caller);
+        let replays: Vec<Replay> = match &batch {
+            BatchRequest::Single(request) => vec![Replay::of(request)],
+            BatchRequest::Batch(requests) => requests.iter().map(Replay::of).collect(),
+        };
         let (batch, trackers, is_batch) = match batch {
             BatchRequest::Single(request) => {
                 let (request, tracker) =
@@ -352,8 +438,10 @@ impl Executor {
                 );
                 let tracker = trackers.into_iter().next().unwrap_or_default();
                 let response = Response::from_errors(vec![err]);
-                let results =
-                    vec![self.finish(response, &tracker, Some(false), &caller.request_id)];
+                // A single operation stopped while executing answers `data: null`, like any
+                // execution that failed; one stopped before it began has no `data`.
+                let executed = is_batch.then_some(false);
+                let results = vec![self.finish(response, &tracker, executed, &caller.request_id)];
                 results[0].observe(Some(started.elapsed()));
                 record_on_span(&results);
                 return Outcome {
@@ -363,11 +451,32 @@ impl Executor {
                 };
             }
         };
-        let results: Vec<Executed> = responses
+        let mut results: Vec<Executed> = responses
             .into_iter()
             .zip(trackers)
             .map(|(response, tracker)| self.finish(response, &tracker, None, &caller.request_id))
             .collect();
+        for (executed, replay) in results.iter_mut().zip(&replays) {
+            if !connection_lost(&executed.response) {
+                continue;
+            }
+            // Idle connections that predate this are tested before their next use.
+            if let Some(faults) = self.schema.data::<Faults>() {
+                faults.note();
+            }
+            if replay.is_query()
+                && let Some(again) = self.replay(caller, replay, deadline).await
+            {
+                tracing::info!(
+                    request_id = %caller.request_id,
+                    ok = again.response.errors.is_empty(),
+                    "ran a query again after its database connection broke"
+                );
+                let budget = executed.report.budget;
+                *executed = again;
+                executed.report.budget = executed.report.budget.or(budget);
+            }
+        }
         let elapsed = started.elapsed();
         for result in &results {
             result.observe(Some(elapsed));
@@ -378,6 +487,35 @@ impl Executor {
             batch: is_batch,
             timed_out: false,
         }
+    }
+
+    /// Runs one query again within `deadline`, without charging the client's budget twice;
+    /// `None` when the budget has run out.
+    async fn replay(
+        &self,
+        caller: &Caller,
+        replay: &Replay,
+        deadline: tokio::time::Instant,
+    ) -> Option<Executed> {
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        let (request, tracker) =
+            self.prepare(caller, replay.request(), &None, self.memory.response());
+        let loader = self
+            .schema
+            .data::<BatchLoader>()
+            .map(BatchLoader::for_request);
+        let request = match &loader {
+            Some(loader) => request.data(loader.clone()),
+            None => request,
+        };
+        let execution = async {
+            let _permit = self.permits.acquire().await;
+            Batched::new(loader, self.schema.execute(request)).await
+        };
+        let response = tokio::time::timeout_at(deadline, execution).await.ok()?;
+        Some(self.finish(response, &tracker, None, &caller.request_id))
     }
 
     /// Executes one operation (a query over WebSocket), with every guarantee of
@@ -455,6 +593,24 @@ impl Executor {
         } else {
             Phase::Validation
         };
+        // A database fault fails every field that needed the database, each with a copy of
+        // one error: the client gets it once (the first, with its path), the log once.
+        let mut seen_fault: Vec<&'static str> = Vec::new();
+        response.errors.retain(|err| {
+            let Some(fault) = fault_of(err) else {
+                return true;
+            };
+            let code = match err.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(Value::String(c)) if c == code::TIMEOUT => code::TIMEOUT,
+                _ => code::DB_UNAVAILABLE,
+            };
+            if seen_fault.contains(&code) {
+                return false;
+            }
+            seen_fault.push(code);
+            tracing::warn!(request_id, code, error = %fault.detail, "database fault");
+            true
+        });
         for err in &mut response.errors {
             code::label(err, phase);
             let ext = err.extensions.get_or_insert_with(Default::default);

@@ -50,6 +50,8 @@ pub struct SchemaData {
     pub editors: EditorTokens,
     /// Whether the database is served read-only (every mutation is then `FORBIDDEN`).
     pub read_only: bool,
+    /// When a connection of the pool last broke (the executor records what it sees).
+    pub faults: crate::db::Faults,
 }
 
 /// Marks a schema whose database is served read-only.
@@ -87,6 +89,7 @@ pub fn build_schema(
             .data(Editing::new(data.db.clone(), data.events.clone()))
             .data(data.events)
             .data(data.editors)
+            .data(data.faults)
             .data(data.db);
         if data.read_only {
             builder = builder.data(ReadOnly);

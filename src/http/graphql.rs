@@ -18,7 +18,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AppState, REQUEST_ID};
+use super::{AppState, Arrived, REQUEST_ID};
 use crate::{
     error::code,
     graphql::{
@@ -401,6 +401,7 @@ pub(super) fn caller(headers: &HeaderMap, extensions: &Extensions) -> Caller {
         peer: extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| -> IpAddr { addr.ip() }),
+        arrived: extensions.get::<Arrived>().map(|Arrived(at)| *at),
     }
 }
 
@@ -415,7 +416,7 @@ async fn execute(
         .executor
         .execute(&caller(headers, extensions), batch)
         .await;
-    let status = if outcome.timed_out {
+    let status = if outcome.timed_out || outcome.unavailable() {
         StatusCode::SERVICE_UNAVAILABLE
     } else if media == MediaType::GraphqlResponseJson && outcome.failed_before_execution() {
         if outcome.rate_limited() {
@@ -432,6 +433,13 @@ async fn execute(
         json_response(status, media, &outcome.results[0])
     };
     rate_limit_headers(&outcome, response.headers_mut());
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The budget ran out or the database is unavailable: both pass; try again shortly.
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+        );
+    }
     response
 }
 

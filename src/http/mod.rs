@@ -49,10 +49,35 @@ pub struct AppState {
     pub fanout: fanout::Fanout,
     /// Reads the gauges `/metrics` shows (pool, sockets, subscriptions, permits).
     pub gauges: metrics::Gauges,
+    /// Whether the database can serve (`/readyz`).
+    pub readiness: Readiness,
+}
+
+/// Checks that the service can serve: `Err` says why not, in a line for an operator.
+pub type Readiness =
+    Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// How long `/readyz` waits for the database before answering 503.
+pub const READY_DEADLINE: Duration = Duration::from_secs(1);
+
+/// When a request arrived, stamped before any other layer runs: the time budget of a
+/// GraphQL request runs from here, so reading the body and queueing count against it.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrived(pub tokio::time::Instant);
+
+/// Stamps [`Arrived`] on every request.
+async fn stamp_arrival(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request
+        .extensions_mut()
+        .insert(Arrived(tokio::time::Instant::now()));
+    next.run(request).await
 }
 
 /// Builds the router: `/` (GraphiQL), `/graphql` (GET and POST), `/graphql/ws`, `/healthz`,
-/// and `/metrics` unless it has a listener of its own ([`metrics::router`]).
+/// `/readyz`, and `/metrics` unless it has a listener of its own ([`metrics::router`]).
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let body_limit = config.limits.body_bytes;
@@ -73,7 +98,8 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(compressed)
         .route("/graphql/ws", get(ws::handler))
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
     if config.metrics_listen.is_none() {
         app = app.route("/metrics", get(metrics::handler));
     }
@@ -115,6 +141,7 @@ pub(crate) fn observed(app: Router) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(stamp_arrival))
 }
 
 /// One request's span: method, path and request id now; the GraphQL operation's name, type,
@@ -153,7 +180,34 @@ fn access_log<B>(response: &axum::http::Response<B>, latency: Duration, span: &S
     );
 }
 
-/// Liveness: answers 200 while the process serves requests.
+/// Liveness: answers 200 while the process serves requests (the database is not asked).
 async fn healthz() -> (StatusCode, &'static str) {
     (StatusCode::OK, "ok\n")
+}
+
+/// Readiness: 200 when the database answers within [`READY_DEADLINE`] and its migrations are
+/// current; otherwise 503 with the reason and `Retry-After`.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let verdict = match tokio::time::timeout(READY_DEADLINE, (state.readiness)()).await {
+        Ok(verdict) => verdict,
+        Err(_) => Err(format!(
+            "the database did not answer within {} ms",
+            READY_DEADLINE.as_millis()
+        )),
+    };
+    match verdict {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            )],
+            format!("not ready: {reason}\n"),
+        )
+            .into_response(),
+    }
 }

@@ -165,8 +165,10 @@ pub async fn handler(
 ) -> Response {
     // Operations over the socket run as this caller, without the `Authorization` header:
     // mutations are refused here anyway.
+    // Each operation's time budget runs from when it arrives on the socket.
     let caller = Caller {
         authorization: None,
+        arrived: None,
         ..super::graphql::caller(&headers, &extensions)
     };
     let Ok(permit) = state.sockets.permits.clone().try_acquire_owned() else {

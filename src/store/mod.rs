@@ -18,6 +18,7 @@ pub mod snapshots;
 pub mod sql;
 pub mod topics;
 
+use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 
 pub use migrate::{migrate, prepare};
@@ -37,5 +38,23 @@ pub async fn sqlite_read_only(db: &DatabaseConnection) -> crate::error::Result<b
         Ok(_) => Ok(false),
         Err(err) if err.to_string().contains("readonly database") => Ok(true),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// Whether the database can serve: it answers, and no migration is pending. One read of the
+/// migration table (never created or changed here). The reason, when not, is for a probe's
+/// answer; the error itself goes to the log.
+pub async fn readiness(db: &DatabaseConnection) -> Result<(), String> {
+    match Migrator::get_pending_migrations_read_only(db).await {
+        Ok(pending) if pending.is_empty() => Ok(()),
+        Ok(pending) => Err(format!(
+            "{} migration(s) pending, first {}; run `annals migrate`",
+            pending.len(),
+            pending[0].name()
+        )),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness: the database did not answer");
+            Err("the database did not answer".to_owned())
+        }
     }
 }

@@ -100,6 +100,17 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A database someone else made and removes (a test's own cluster): used as it is.
+    pub fn existing(url: String) -> Self {
+        Self {
+            url,
+            _dir: None,
+            postgres: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((server, name)) = self.postgres.take() {

@@ -11,8 +11,10 @@
 mod arbitrary;
 mod cli;
 mod cli_tools;
+mod cluster;
 mod cost;
 mod errors;
+mod faults;
 #[allow(dead_code)] // shared helpers; not every test uses each
 mod helpers;
 mod http;
@@ -121,6 +123,12 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         limits::slow_requests_time_out,
         limits::header_abuse_is_refused,
         limits::database_time_limits_hold,
+        faults::a_statement_cut_off_at_the_budget_leaks_no_connection,
+        faults::terminating_every_backend_costs_only_requests_in_flight,
+        faults::an_outage_answers_503_and_recovers_within_a_second,
+        faults::readyz_follows_the_database,
+        faults::a_statement_timeout_answers_503_timeout,
+        faults::the_budget_counts_from_arrival,
         http::get_runs_queries_but_not_mutations,
         http::media_types_follow_the_spec,
         http::batches_answer_in_order,
