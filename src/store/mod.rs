@@ -6,6 +6,7 @@
 
 pub mod articles;
 pub mod content;
+pub mod content_version;
 pub mod dump;
 pub mod migrate;
 pub mod page;
