@@ -95,6 +95,49 @@ pub struct Config {
     /// Limits that guard the public endpoint.
     #[command(flatten)]
     pub limits: Limits,
+
+    /// HTTP caching, the response cache and CDN purges.
+    #[command(flatten)]
+    pub caching: Caching,
+}
+
+/// What clients and CDNs may keep, what this process keeps, and whom to tell of changes.
+#[derive(Debug, Clone, Args)]
+pub struct Caching {
+    /// `max-age` of anonymous query answers over GET, in seconds (`Cache-Control: public`).
+    #[arg(
+        long = "cache-max-age",
+        env = "ANNALS_CACHE_MAX_AGE",
+        default_value_t = 60
+    )]
+    pub max_age_secs: u32,
+    /// `stale-while-revalidate` of anonymous query answers over GET, in seconds.
+    #[arg(
+        long = "cache-stale-while-revalidate",
+        env = "ANNALS_CACHE_STALE_WHILE_REVALIDATE",
+        default_value_t = 60
+    )]
+    pub stale_while_revalidate_secs: u32,
+    /// Bytes of anonymous query answers this process keeps in memory (least recently used
+    /// evicted first); 0 turns the response cache off.
+    #[arg(
+        long = "response-cache-bytes",
+        env = "ANNALS_RESPONSE_CACHE_BYTES",
+        default_value_t = 64 * 1024 * 1024
+    )]
+    pub response_cache_bytes: usize,
+    /// How often the content version is read from the database besides notifications, in
+    /// milliseconds: the longest a change by a writer that cannot notify (another process on
+    /// SQLite) goes unnoticed.
+    #[arg(
+        long = "content-version-poll-ms",
+        env = "ANNALS_CONTENT_VERSION_POLL_MS",
+        default_value_t = 1_000
+    )]
+    pub content_version_poll_ms: u64,
+    /// URL to POST the surrogate keys of every committed change to (see README, Caching).
+    #[arg(long = "purge-url", env = "ANNALS_PURGE_URL")]
+    pub purge_url: Option<String>,
 }
 
 /// Limits on what one request may ask for. Going over one is a `LIMIT_EXCEEDED` error naming it.

@@ -28,12 +28,13 @@ use std::{
 };
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, sqlx};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::{Error, Result},
     metrics,
+    store::content_version,
 };
 
 /// The PostgreSQL notification channel article events travel on.
@@ -78,6 +79,9 @@ pub struct EventBus {
     /// Subscriptions served through another's receiver (multiplexed delivery): counted by
     /// [`EventBus::subscribers`], though they hold no receiver of their own.
     shared: Arc<AtomicIsize>,
+    /// The content version, read on the listener's connection after each content-change
+    /// notification (and after each reconnect), on PostgreSQL.
+    versions: Option<watch::Receiver<i64>>,
 }
 
 /// A receiver taken before a subscription executes, so no event after that moment is missed;
@@ -113,6 +117,7 @@ impl EventBus {
             stop: CancellationToken::new(),
             listener: None,
             shared: Arc::default(),
+            versions: None,
         }
     }
 
@@ -129,10 +134,13 @@ impl EventBus {
                     first_line(&err.to_string())
                 ))
             })?;
+            let (versions, watching) = watch::channel(0);
+            bus.versions = Some(watching);
             let task = tokio::spawn(relay(
                 listener,
                 options,
                 bus.sender.clone(),
+                versions,
                 bus.stop.clone(),
             ));
             bus.listener = Some(Arc::new(tokio::sync::Mutex::new(Some(task))));
@@ -196,6 +204,12 @@ impl EventBus {
         self.shared.fetch_add(delta, Ordering::Relaxed);
     }
 
+    /// The content version as the listener last read it (PostgreSQL only): changes after
+    /// every commit anywhere that changed the content.
+    pub fn content_versions(&self) -> Option<watch::Receiver<i64>> {
+        self.versions.clone()
+    }
+
     /// Stops listening (PostgreSQL) and waits for the listener to close its connection.
     pub async fn shutdown(&self) {
         self.stop.cancel();
@@ -223,7 +237,9 @@ async fn listen(
         .connect_with((**options).clone())
         .await?;
     let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-    listener.listen(CHANNEL).await?;
+    listener
+        .listen_all([CHANNEL, content_version::CHANNEL])
+        .await?;
     Ok(listener)
 }
 
@@ -233,8 +249,10 @@ async fn relay(
     mut listener: sqlx::postgres::PgListener,
     options: PgOptions,
     sender: broadcast::Sender<ArticleEvent>,
+    versions: watch::Sender<i64>,
     stop: CancellationToken,
 ) {
+    read_version(&mut listener, &versions).await;
     let mut backoff = Duration::from_millis(100);
     loop {
         let received = tokio::select! {
@@ -242,6 +260,10 @@ async fn relay(
             received = listener.try_recv() => received,
         };
         match received {
+            Ok(Some(notification)) if notification.channel() == content_version::CHANNEL => {
+                backoff = Duration::from_millis(100);
+                read_version(&mut listener, &versions).await;
+            }
             Ok(Some(notification)) => {
                 backoff = Duration::from_millis(100);
                 match serde_json::from_str::<ArticleEvent>(notification.payload()) {
@@ -256,6 +278,7 @@ async fn relay(
             }
             // The connection dropped; sqlx has reconnected and LISTENs again.
             Ok(None) => {
+                read_version(&mut listener, &versions).await;
                 tracing::warn!(
                     "LISTEN connection lost and re-established; events sent meanwhile are lost"
                 );
@@ -270,6 +293,7 @@ async fn relay(
                 match listen(&options).await {
                     Ok(fresh) => {
                         listener = fresh;
+                        read_version(&mut listener, &versions).await;
                         tracing::info!("article event listener reconnected");
                     }
                     Err(err) => {
@@ -281,6 +305,22 @@ async fn relay(
     }
     // Dropping the listener closes its connection (and its one-connection pool).
     drop(listener);
+}
+
+/// Reads the content version on the listener's own connection (so it costs the pool
+/// nothing) and hands it on; a failure is logged, the next notification tries again.
+async fn read_version(listener: &mut sqlx::postgres::PgListener, versions: &watch::Sender<i64>) {
+    let read = sqlx::query_scalar::<_, i64>(content_version::CURRENT)
+        .fetch_one(&mut *listener)
+        .await;
+    match read {
+        Ok(version) => {
+            versions.send_replace(version);
+        }
+        Err(err) => {
+            tracing::warn!(error = %first_line(&err.to_string()), "cannot read the content version");
+        }
+    }
 }
 
 fn first_line(text: &str) -> &str {

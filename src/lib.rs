@@ -14,6 +14,7 @@
 //! - [`metrics`]: the Prometheus series; [`telemetry`]: logs, spans and OTLP export.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod content;

@@ -56,6 +56,11 @@ pub const EVENTS_DELIVERED: &str = "annals_events_delivered_total";
 /// Events subscribers missed because they fell too far behind.
 pub const EVENTS_DROPPED: &str = "annals_events_dropped_total";
 
+/// Anonymous query answers served from the in-process response cache.
+pub const RESPONSE_CACHE_HITS: &str = "annals_response_cache_hits_total";
+/// GET requests answered `304 Not Modified` (the client's ETag was current).
+pub const NOT_MODIFIED: &str = "annals_http_not_modified_total";
+
 /// How many distinct operation names get a label of their own.
 pub const MAX_OPERATION_NAMES: usize = 64;
 /// Longest operation name that gets a label of its own.
@@ -110,6 +115,8 @@ pub fn install() -> PrometheusHandle {
                 EVENTS_RECEIVED,
                 EVENTS_DELIVERED,
                 EVENTS_DROPPED,
+                RESPONSE_CACHE_HITS,
+                NOT_MODIFIED,
             ] {
                 counter!(name).increment(0);
             }
@@ -177,6 +184,11 @@ fn describe() {
         EVENTS_DROPPED,
         "Events subscribers missed because they fell too far behind."
     );
+    describe_counter!(
+        RESPONSE_CACHE_HITS,
+        "Anonymous query answers served from the in-process response cache."
+    );
+    describe_counter!(NOT_MODIFIED, "GET requests answered 304 Not Modified.");
 }
 
 /// Drains histogram samples into their buckets; the server calls this every few seconds, so

@@ -8,6 +8,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
 use crate::{
+    cache::{Changes, ContentVersion, Purger, ResponseCache},
     config::Config,
     db::{Db, StatementCounter},
     error::{Error, Result},
@@ -29,6 +30,7 @@ pub struct App {
     /// Where committed changes are published (LISTEN/NOTIFY on PostgreSQL).
     pub events: EventBus,
     sockets: Sockets,
+    version: ContentVersion,
 }
 
 /// How often histogram samples are folded into their buckets between scrapes.
@@ -71,6 +73,14 @@ impl App {
             .await
             .map_err(|err| Error::Io(format!("cannot listen on {}: {err}", config.listen)))?;
         let events = EventBus::start(&db.conn).await?;
+        let version = ContentVersion::start(
+            &db.conn,
+            &events,
+            Duration::from_millis(config.caching.content_version_poll_ms.max(1)),
+        )
+        .await?;
+        let purger = config.caching.purge_url.clone().map(Purger::start);
+        let responses = ResponseCache::new(config.caching.response_cache_bytes).map(Arc::new);
         let schema = build_schema(
             &config.limits,
             config.introspection,
@@ -80,6 +90,7 @@ impl App {
                 editors,
                 read_only,
                 faults: db.faults.clone(),
+                changes: Changes::new(Some(version.clone()), purger),
             }),
         );
         let limits = config.limits;
@@ -125,6 +136,8 @@ impl App {
             sockets: sockets.clone(),
             fanout,
             gauges,
+            version: version.clone(),
+            responses,
             readiness: {
                 let conn = db.conn.clone();
                 Arc::new(move || {
@@ -151,6 +164,7 @@ impl App {
             db,
             events,
             sockets,
+            version,
         })
     }
 
@@ -213,6 +227,7 @@ impl App {
             );
         }
         self.events.shutdown().await;
+        self.version.shutdown();
         self.db.close().await;
     }
 }

@@ -19,27 +19,54 @@ mod tx;
 
 use sea_orm::DatabaseConnection;
 
-use crate::events::{ArticleEvent, EventBus};
+use crate::{
+    cache::{Changes, Key, keys::article_changed},
+    events::{ArticleEvent, EventBus},
+};
 
-/// What writes need: the database and the bus committed changes are published on.
+/// What writes need: the database, the bus committed changes are published on, and the
+/// caches to tell.
 #[derive(Debug, Clone)]
 pub struct Editing {
     /// The connection pool.
     pub db: DatabaseConnection,
     /// Where committed changes are announced.
     pub events: EventBus,
+    /// Which caches hear of committed changes (this process's content version, the CDN).
+    pub changes: Changes,
 }
 
 impl Editing {
-    /// Writes through `db`, announcing on `events`.
+    /// Writes through `db`, announcing on `events`; no cache is told (see
+    /// [`Editing::with_changes`]).
     pub fn new(db: DatabaseConnection, events: EventBus) -> Self {
-        Self { db, events }
+        Self {
+            db,
+            events,
+            changes: Changes::default(),
+        }
     }
 
+    /// The same, telling `changes` of every commit.
+    pub fn with_changes(self, changes: Changes) -> Self {
+        Self { changes, ..self }
+    }
+
+    /// After a commit that changed articles: tells the caches (before the write returns, so
+    /// no later read is answered from before it), then the subscribers.
     async fn publish(&self, events: impl IntoIterator<Item = ArticleEvent>) {
+        let events: Vec<ArticleEvent> = events.into_iter().collect();
+        self.changes
+            .committed(events.iter().flat_map(|e| article_changed(e.article_id)))
+            .await;
         for event in events {
             self.events.publish(event).await;
         }
+    }
+
+    /// After a commit that changed only what `keys` name (topics).
+    async fn touched(&self, keys: impl IntoIterator<Item = Key>) {
+        self.changes.committed(keys).await;
     }
 }
 

@@ -18,6 +18,7 @@ use super::{
     validate,
 };
 use crate::{
+    cache::Key,
     entities::topic,
     error::{Error, Result},
     events::ChangeKind,
@@ -69,6 +70,7 @@ pub async fn create(ed: &Editing, input: NewTopic) -> Result<topic::Model> {
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    ed.touched([Key::Topics]).await;
     Ok(topic)
 }
 
@@ -102,6 +104,7 @@ pub async fn update(ed: &Editing, id: i64, changes: TopicChanges) -> Result<topi
         .bind(id);
     txn.execute_raw(sql.build()).await?;
     txn.commit().await?;
+    ed.touched([Key::Topic(id), Key::Topics]).await;
     Ok(changed)
 }
 
@@ -155,6 +158,7 @@ pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
         events.push(tx::event(ChangeKind::Updated, &article));
     }
     txn.commit().await?;
+    ed.touched([Key::Topic(id), Key::Topics]).await;
     ed.publish(events).await;
     Ok(())
 }
@@ -265,6 +269,7 @@ pub async fn set_tag(
     )
     .await?;
     txn.commit().await?;
+    ed.touched([Key::Topic(topic_id)]).await;
     ed.publish([tx::event(ChangeKind::Updated, &article)]).await;
     Ok(topic)
 }

@@ -46,6 +46,7 @@ use super::{
 };
 use crate::{
     auth::{Authorization, EditorTokens},
+    cache::Dependencies,
     db::Faults,
     error::{
         DbFault,
@@ -69,6 +70,8 @@ pub struct Caller {
     pub peer: Option<IpAddr>,
     /// When the request arrived (the time budget runs from here); `None`: now.
     pub arrived: Option<tokio::time::Instant>,
+    /// Collects the surrogate keys the response depends on, when it may be cached.
+    pub dependencies: Option<Arc<Dependencies>>,
 }
 
 /// Runs requests: one per server, shared by every transport.
@@ -362,6 +365,10 @@ impl Executor {
             .data(RequestId(caller.request_id.clone()))
             .data(Authorization(caller.authorization.clone()))
             .data(tracker.clone());
+        let request = match &caller.dependencies {
+            Some(dependencies) => request.data(dependencies.clone()),
+            None => request,
+        };
         (request, tracker)
     }
 

@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 
 use super::batch::BatchLoader;
 use crate::{
+    cache::{Dependencies, Key},
     entities::{article, revision, section, topic},
     error::Error,
     store::{
@@ -39,12 +40,141 @@ pub async fn load<K>(
     key: K,
 ) -> async_graphql::Result<Option<<ContentLoader as Loader<K>>::Value>>
 where
-    K: Send + Sync + Hash + Eq + Clone + 'static,
+    K: Send + Sync + Hash + Eq + Clone + 'static + Depends<<ContentLoader as Loader<K>>::Value>,
     ContentLoader: Loader<K, Error = Arc<Error>>,
 {
     // The request's own loader when there is one (HTTP), else the schema's shared one.
     let loader = ctx.data::<BatchLoader>()?;
-    loader.load_one(key).await.map_err(|err| err.extend())
+    let value = loader
+        .load_one(key.clone())
+        .await
+        .map_err(|err| err.extend())?;
+    if let Some(dependencies) = ctx.data_opt::<Arc<Dependencies>>() {
+        key.depends(value.as_ref(), dependencies);
+    }
+    Ok(value)
+}
+
+/// Records that the response depends on `keys`, when it may be cached (for what resolvers
+/// read without a loader: root lists and lookups).
+pub fn depends_on(ctx: &Context<'_>, keys: impl IntoIterator<Item = Key>) {
+    if let Some(dependencies) = ctx.data_opt::<Arc<Dependencies>>() {
+        dependencies.record_all(keys);
+    }
+}
+
+/// What a loaded value makes the response depend on, as surrogate keys (recorded only for
+/// responses that may be cached).
+pub trait Depends<V> {
+    /// Records the keys `value` (as loaded for this key; `None`: nothing found) depends on.
+    fn depends(&self, value: Option<&V>, dependencies: &Dependencies);
+}
+
+/// The articles of `rows`, or `missing` when nothing was found.
+fn record_articles<'a>(
+    dependencies: &Dependencies,
+    articles: Option<impl IntoIterator<Item = i64> + 'a>,
+    missing: Key,
+) {
+    match articles {
+        Some(ids) => dependencies.record_all(ids.into_iter().map(Key::Article)),
+        None => dependencies.record(missing),
+    }
+}
+
+impl Depends<article::Model> for ArticleById {
+    fn depends(&self, value: Option<&article::Model>, dependencies: &Dependencies) {
+        record_articles(dependencies, value.map(|a| [a.id]), Key::Articles);
+    }
+}
+
+impl Depends<section::Model> for SectionById {
+    fn depends(&self, value: Option<&section::Model>, dependencies: &Dependencies) {
+        record_articles(dependencies, value.map(|s| [s.article_id]), Key::Articles);
+    }
+}
+
+impl Depends<Vec<section::Model>> for SectionsOfArticle {
+    fn depends(&self, _: Option<&Vec<section::Model>>, dependencies: &Dependencies) {
+        dependencies.record(Key::Article(self.0));
+    }
+}
+
+impl Depends<Point> for PointById {
+    fn depends(&self, value: Option<&Point>, dependencies: &Dependencies) {
+        record_articles(dependencies, value.map(|p| [p.article_id]), Key::Articles);
+    }
+}
+
+impl Depends<Vec<Point>> for PointsOfSection {
+    fn depends(&self, value: Option<&Vec<Point>>, dependencies: &Dependencies) {
+        // The section itself was loaded through a key that named its article.
+        if let Some(points) = value {
+            dependencies.record_all(points.iter().map(|p| Key::Article(p.article_id)));
+        }
+    }
+}
+
+impl Depends<Vec<Point>> for PointsOfArticle {
+    fn depends(&self, _: Option<&Vec<Point>>, dependencies: &Dependencies) {
+        dependencies.record(Key::Article(self.1));
+    }
+}
+
+impl Depends<Vec<Point>> for PointsOfTopic {
+    fn depends(&self, value: Option<&Vec<Point>>, dependencies: &Dependencies) {
+        dependencies.record(Key::Topic(self.1));
+        if let Some(points) = value {
+            dependencies.record_all(points.iter().map(|p| Key::Article(p.article_id)));
+        }
+    }
+}
+
+impl Depends<topic::Model> for TopicById {
+    fn depends(&self, value: Option<&topic::Model>, dependencies: &Dependencies) {
+        match value {
+            Some(topic) => dependencies.record(Key::Topic(topic.id)),
+            None => dependencies.record(Key::Topics),
+        }
+    }
+}
+
+impl Depends<Vec<topic::Model>> for TopicsOf {
+    fn depends(&self, value: Option<&Vec<topic::Model>>, dependencies: &Dependencies) {
+        if let (Tagged::Article, id) = (self.0, self.1) {
+            dependencies.record(Key::Article(id));
+        }
+        if let Some(topics) = value {
+            dependencies.record_all(topics.iter().map(|t| Key::Topic(t.id)));
+        }
+    }
+}
+
+impl Depends<Page<article::Model>> for ArticlesOfTopic {
+    fn depends(&self, value: Option<&Page<article::Model>>, dependencies: &Dependencies) {
+        dependencies.record(Key::Topic(self.0));
+        if let Some(page) = value {
+            dependencies.record_all(page.rows.iter().map(|a| Key::Article(a.id)));
+        }
+    }
+}
+
+impl Depends<i64> for ArticleCountOfTopic {
+    fn depends(&self, _: Option<&i64>, dependencies: &Dependencies) {
+        dependencies.record(Key::Topic(self.0));
+    }
+}
+
+impl Depends<Page<revision::Model>> for RevisionsOfArticle {
+    fn depends(&self, _: Option<&Page<revision::Model>>, dependencies: &Dependencies) {
+        dependencies.record(Key::Article(self.0));
+    }
+}
+
+impl Depends<revision::Model> for RevisionOfArticle {
+    fn depends(&self, _: Option<&revision::Model>, dependencies: &Dependencies) {
+        dependencies.record(Key::Article(self.0));
+    }
 }
 
 /// An article by primary key.

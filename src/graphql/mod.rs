@@ -52,6 +52,8 @@ pub struct SchemaData {
     pub read_only: bool,
     /// When a connection of the pool last broke (the executor records what it sees).
     pub faults: crate::db::Faults,
+    /// Which caches hear of committed changes.
+    pub changes: crate::cache::Changes,
 }
 
 /// Marks a schema whose database is served read-only.
@@ -86,7 +88,7 @@ pub fn build_schema(
             .data(batch::BatchLoader::shared(Arc::new(
                 loaders::ContentLoader::new(data.db.clone()),
             )))
-            .data(Editing::new(data.db.clone(), data.events.clone()))
+            .data(Editing::new(data.db.clone(), data.events.clone()).with_changes(data.changes))
             .data(data.events)
             .data(data.editors)
             .data(data.faults)

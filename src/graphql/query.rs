@@ -5,6 +5,7 @@ use futures::future::try_join_all;
 
 use super::{
     context::db,
+    loaders::depends_on,
     pagination::{ListId, PageArgs},
     types::{
         Article, Node, Topic,
@@ -17,6 +18,7 @@ use super::{
     },
 };
 use crate::{
+    cache::Key,
     error::Error,
     store::{self, articles::ArticleSort, points::PointKind},
 };
@@ -65,9 +67,14 @@ impl ContentQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The article's slug, e.g. `de-stalinization`.")] slug: String,
     ) -> Result<Option<Article>> {
-        Ok(store::articles::by_slug(db(ctx)?, &slug)
-            .await?
-            .map(Article))
+        let article = store::articles::by_slug(db(ctx)?, &slug).await?;
+        depends_on(
+            ctx,
+            [article
+                .as_ref()
+                .map_or(Key::Articles, |a| Key::Article(a.id))],
+        );
+        Ok(article.map(Article))
     }
 
     /// Articles, filtered and ordered, as a Relay connection.
@@ -110,6 +117,7 @@ impl ContentQuery {
         .window(&list)?;
         let filter: store::articles::ArticleFilter = filter.unwrap_or_default().into();
         let page = store::articles::page(db(ctx)?, &filter, sort, descending, &window).await?;
+        depends_on(ctx, [Key::Articles]);
         Ok(ArticleConnection::new(
             page,
             &list,
@@ -125,7 +133,12 @@ impl ContentQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The topic's slug, e.g. `secret-speech`.")] slug: String,
     ) -> Result<Option<Topic>> {
-        Ok(store::topics::by_slug(db(ctx)?, &slug).await?.map(Topic))
+        let topic = store::topics::by_slug(db(ctx)?, &slug).await?;
+        depends_on(
+            ctx,
+            [topic.as_ref().map_or(Key::Topics, |t| Key::Topic(t.id))],
+        );
+        Ok(topic.map(Topic))
     }
 
     /// All topics by slug, as a Relay connection.
@@ -149,6 +162,7 @@ impl ContentQuery {
         }
         .window(&list)?;
         let page = store::topics::page(db(ctx)?, &window).await?;
+        depends_on(ctx, [Key::Topics]);
         Ok(TopicConnection::new(
             page,
             &list,
@@ -186,6 +200,7 @@ impl ContentQuery {
         .window(&list)?;
         let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
         let page = store::points::page(db(ctx)?, kind, &filter, &window).await?;
+        depends_on(ctx, [Key::Articles]);
         Ok(ReformConnection::new(
             page,
             &list,
@@ -222,6 +237,7 @@ impl ContentQuery {
         .window(&list)?;
         let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
         let page = store::points::page(db(ctx)?, kind, &filter, &window).await?;
+        depends_on(ctx, [Key::Articles]);
         Ok(ReactionConnection::new(
             page,
             &list,

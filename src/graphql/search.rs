@@ -7,10 +7,12 @@ use futures::future::try_join_all;
 use super::{
     context::db,
     ids::GlobalId,
+    loaders::depends_on,
     pagination::{ListId, PageArgs},
     types::{Article, Node, Reaction, Reform, Section, Topic, node},
 };
 use crate::{
+    cache::Key as Surrogate,
     connection_type,
     error::Error,
     store::{
@@ -173,6 +175,8 @@ impl SearchQuery {
         types: Option<Vec<SearchType>>,
     ) -> Result<SearchHitConnection> {
         let parsed = search::SearchQuery::parse(&query)?;
+        // Any change to any text can change what matches and how it ranks.
+        depends_on(ctx, [Surrogate::Articles, Surrogate::Topics]);
         let kinds: Option<Vec<SearchKind>> =
             types.map(|t| t.into_iter().map(SearchKind::from).collect());
         let mut kind_numbers: Vec<i64> = kinds

@@ -18,8 +18,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AppState, Arrived, REQUEST_ID};
+use super::{AppState, Arrived, REQUEST_ID, caching};
 use crate::{
+    cache::responses::CachedResponse,
     error::code,
     graphql::{
         execute::{Caller, Outcome},
@@ -191,7 +192,7 @@ pub async fn post(
                 .into_response();
         }
     };
-    execute(&state, &headers, &extensions, media, batch).await
+    execute(&state, &headers, &extensions, media, batch, false).await
 }
 
 /// Why a JSON body could not become a request.
@@ -353,6 +354,7 @@ pub async fn get(
         &extensions,
         media,
         BatchRequest::Single(request),
+        true,
     )
     .await
 }
@@ -402,6 +404,7 @@ pub(super) fn caller(headers: &HeaderMap, extensions: &Extensions) -> Caller {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| -> IpAddr { addr.ip() }),
         arrived: extensions.get::<Arrived>().map(|Arrived(at)| *at),
+        dependencies: None,
     }
 }
 
@@ -411,11 +414,32 @@ async fn execute(
     extensions: &Extensions,
     media: MediaType,
     batch: BatchRequest,
+    via_get: bool,
 ) -> Response {
-    let outcome = state
-        .executor
-        .execute(&caller(headers, extensions), batch)
-        .await;
+    let mut caller = caller(headers, extensions);
+    let cacheable = match &batch {
+        BatchRequest::Single(request) => caching::cacheable(state, headers, request),
+        BatchRequest::Batch(_) => None,
+    };
+    if let Some(cacheable) = &cacheable {
+        // Both checks come before anything runs: no permit, no statement.
+        if via_get && caching::not_modified(headers, &cacheable.etag) {
+            return caching::not_modified_response(state, headers, &cacheable.etag);
+        }
+        if let Some(cache) = &state.responses
+            && let Some(cached) = cache.get(&cacheable.key, cacheable.version)
+        {
+            return caching::cached_response(
+                state,
+                media.header(),
+                cached,
+                &cacheable.etag,
+                via_get,
+            );
+        }
+        caller.dependencies = Some(cacheable.dependencies.clone());
+    }
+    let outcome = state.executor.execute(&caller, batch).await;
     let status = if outcome.timed_out || outcome.unavailable() {
         StatusCode::SERVICE_UNAVAILABLE
     } else if media == MediaType::GraphqlResponseJson && outcome.failed_before_execution() {
@@ -430,7 +454,41 @@ async fn execute(
     let mut response = if outcome.batch {
         json_response(status, media, &outcome.results)
     } else {
-        json_response(status, media, &outcome.results[0])
+        let result = &outcome.results[0];
+        let succeeded = status == StatusCode::OK
+            && result.kind() == "query"
+            && result.response.errors.is_empty();
+        match cacheable {
+            Some(cacheable) if succeeded => {
+                let body = axum::body::Bytes::from(
+                    serde_json::to_vec(result).unwrap_or_else(|_| b"{}".to_vec()),
+                );
+                let keys = caching::keys_header(&cacheable.dependencies);
+                if let Some(cache) = &state.responses
+                    // With cost budgets the answer carries the client's remaining budget.
+                    && result.report.budget.is_none()
+                {
+                    let cached = CachedResponse {
+                        body: body.clone(),
+                        keys: keys.clone(),
+                    };
+                    cache.put(cacheable.key, cacheable.version, cached);
+                }
+                let mut response =
+                    (status, [(header::CONTENT_TYPE, media.header())], body).into_response();
+                caching::cacheable_headers(state, &mut response, &cacheable.etag, &keys, via_get);
+                response
+            }
+            _ => {
+                let mut response = json_response(status, media, result);
+                if via_get {
+                    response
+                        .headers_mut()
+                        .insert(header::CACHE_CONTROL, caching::PRIVATE);
+                }
+                response
+            }
+        }
     };
     rate_limit_headers(&outcome, response.headers_mut());
     if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -1,6 +1,7 @@
 //! The HTTP layer: the axum router, the GraphQL-over-HTTP handlers, and the hardened server
 //! loop.
 
+pub mod caching;
 pub mod fanout;
 pub mod graphiql;
 pub mod graphql;
@@ -51,6 +52,10 @@ pub struct AppState {
     pub gauges: metrics::Gauges,
     /// Whether the database can serve (`/readyz`).
     pub readiness: Readiness,
+    /// The content version this process knows (ETags, the response cache).
+    pub version: crate::cache::ContentVersion,
+    /// Anonymous query answers kept in memory; `None` when off.
+    pub responses: Option<Arc<crate::cache::ResponseCache>>,
 }
 
 /// Checks that the service can serve: `Err` says why not, in a line for an operator.
@@ -94,7 +99,8 @@ pub fn router(state: AppState) -> Router {
                 .zstd(true)
                 .no_deflate()
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))),
-        );
+        )
+        .layer(axum::middleware::map_response(caching::etag_per_encoding));
     let mut app = Router::new()
         .merge(compressed)
         .route("/graphql/ws", get(ws::handler))
