@@ -177,6 +177,9 @@ impl TestApp {
     ) -> Self {
         let mut config = Config::for_database(test_db.url.clone());
         config.listen = "127.0.0.1:0".parse().unwrap();
+        // Tests written before the response cache write through plain SQL and read at once;
+        // the caching tests turn it on.
+        config.caching.response_cache_bytes = 0;
         config.editor_tokens = Some(annals::auth::EditorTokens::parse_list(&format!(
             "{EDITOR}:{TOKEN}"
         )));

@@ -9,6 +9,7 @@
 /// The article generator the library's property test uses, for database-backed properties.
 #[path = "../../src/content/arbitrary.rs"]
 mod arbitrary;
+mod caching;
 mod cli;
 mod cli_tools;
 mod cluster;
@@ -92,6 +93,13 @@ fn main() {
 
 fn all_tests() -> Vec<(&'static str, TestFn)> {
     tests![
+        caching::get_answers_are_cacheable_and_304_costs_no_sql,
+        caching::compressed_answers_have_their_own_etag,
+        caching::surrogate_keys_name_what_the_answer_read,
+        caching::the_response_cache_answers_repeats_without_sql,
+        caching::cached_reads_never_go_back_behind_a_returned_mutation,
+        caching::the_purge_webhook_gets_the_keys_after_commit_only,
+        caching::processes_invalidate_each_others_caches,
         read::article_by_slug_serves_every_sentence_once,
         read::every_root_field_answers,
         read::relations_nest_deeply,
