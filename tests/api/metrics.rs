@@ -344,15 +344,12 @@ impl Server {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_annals"));
+        let mut command = crate::helpers::annals_command();
         command
             .arg("serve")
             .env("DATABASE_URL", &app.database_url)
             .env("ANNALS_LISTEN", &addr)
             .env("ANNALS_LOG", "info")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .env_remove("NO_COLOR")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (key, value) in env {
