@@ -299,7 +299,7 @@ pub async fn metrics_list_every_series_and_grow_as_requests_run(app: TestApp) {
 
 pub async fn metrics_can_have_a_listener_of_their_own(app: TestApp) {
     let separate = TestApp::spawn_with(app.backend, |c| {
-        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     })
     .await;
     let addr = separate.metrics_addr.expect("a metrics listener");

@@ -88,7 +88,7 @@ impl Ws {
                 Some(Ok(Message::Close(Some(frame)))) => {
                     return Got::Close(frame.code.into(), frame.reason.to_string());
                 }
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Got::Gone,
+                Some(Ok(Message::Close(None)) | Err(_)) | None => return Got::Gone,
                 Some(Ok(_)) => {}
             }
         }
