@@ -390,15 +390,4 @@ mod tests {
         let real = <Defaults as clap::CommandFactory>::command();
         assert!(real.get_arguments().any(|arg| arg.get_env().is_some()));
     }
-
-    #[test]
-    fn guard_defaults_come_from_the_limits() {
-        let limits = Config::defaults("").limits;
-        let guards = crate::graphql::guards::QueryLimits::default();
-        assert_eq!(guards.max_query_bytes, limits.query_bytes);
-        assert_eq!(guards.max_value_nesting, limits.nesting);
-        assert_eq!(guards.max_selections, limits.selections);
-        assert_eq!(guards.max_aliases, limits.aliases);
-        assert_eq!(guards.max_root_fields, limits.root_fields);
-    }
 }

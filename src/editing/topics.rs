@@ -21,7 +21,7 @@ use crate::{
     entities::topic,
     error::{Error, Result},
     events::ChangeKind,
-    graphql::ids::GlobalId,
+    ids::GlobalId,
     store::{points::PointKind, sql::SqlBuilder, topics},
 };
 

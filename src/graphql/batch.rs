@@ -28,7 +28,7 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::dataloader::Loader;
+use async_graphql::{ErrorExtensions, dataloader::Loader};
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
@@ -246,6 +246,20 @@ impl BatchLoader {
             tokio::spawn(work.instrument(span));
         }
     }
+}
+
+/// Loads one value for a key through the request's loader, mapping failures once.
+pub async fn load<K>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+) -> async_graphql::Result<Option<<ContentLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    ContentLoader: Loader<K, Error = Arc<Error>>,
+{
+    // The request's own loader when there is one (HTTP), else the schema's shared one.
+    let loader = ctx.data::<BatchLoader>()?;
+    loader.load_one(key).await.map_err(|err| err.extend())
 }
 
 /// Wakes the real task and remembers that the future woke itself.

@@ -435,6 +435,17 @@ fn alias_total<'a>(start: &Summary<'a>, summaries: &HashMap<&'a str, Summary<'a>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guard_defaults_come_from_the_limits() {
+        let limits = crate::config::Config::defaults("").limits;
+        let guards = QueryLimits::default();
+        assert_eq!(guards.max_query_bytes, limits.query_bytes);
+        assert_eq!(guards.max_value_nesting, limits.nesting);
+        assert_eq!(guards.max_selections, limits.selections);
+        assert_eq!(guards.max_aliases, limits.aliases);
+        assert_eq!(guards.max_root_fields, limits.root_fields);
+    }
     use async_graphql_parser::parse_query;
     use std::time::{Duration, Instant};
 

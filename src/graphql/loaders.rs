@@ -6,10 +6,9 @@
 
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
-use async_graphql::{Context, ErrorExtensions, dataloader::Loader};
+use async_graphql::dataloader::Loader;
 use sea_orm::DatabaseConnection;
 
-use super::batch::BatchLoader;
 use crate::{
     entities::{article, revision, section, topic},
     error::Error,
@@ -31,20 +30,6 @@ impl ContentLoader {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
-}
-
-/// Loads one value for a key through the request's loader, mapping failures once.
-pub async fn load<K>(
-    ctx: &Context<'_>,
-    key: K,
-) -> async_graphql::Result<Option<<ContentLoader as Loader<K>>::Value>>
-where
-    K: Send + Sync + Hash + Eq + Clone + 'static,
-    ContentLoader: Loader<K, Error = Arc<Error>>,
-{
-    // The request's own loader when there is one (HTTP), else the schema's shared one.
-    let loader = ctx.data::<BatchLoader>()?;
-    loader.load_one(key).await.map_err(|err| err.extend())
 }
 
 /// An article by primary key.

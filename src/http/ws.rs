@@ -163,7 +163,7 @@ pub async fn handler(
     let caller = Caller {
         authorization: None,
         arrived: None,
-        ..super::graphql::caller(&headers, &extensions)
+        ..super::request::caller(&headers, &extensions)
     };
     let Ok(permit) = state.sockets.permits.clone().try_acquire_owned() else {
         tracing::warn!(
@@ -434,7 +434,7 @@ impl Connection {
             );
             return self.send_error(&id, vec![err]).await;
         }
-        let operation = super::graphql::operation_type(
+        let operation = super::request::operation_type(
             &self.state,
             &payload.query,
             payload.operation_name.as_deref(),
