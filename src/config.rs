@@ -99,6 +99,10 @@ pub struct Config {
     /// HTTP caching, the response cache and CDN purges.
     #[command(flatten)]
     pub caching: Caching,
+
+    /// Timings of the server: WebSocket protocol, shutdown, pool upkeep.
+    #[command(flatten)]
+    pub timings: Timings,
 }
 
 /// What clients and CDNs may keep, what this process keeps, and whom to tell of changes.
@@ -138,6 +142,96 @@ pub struct Caching {
     /// URL to POST the surrogate keys of every committed change to (see README, Caching).
     #[arg(long = "purge-url", env = "ANNALS_PURGE_URL")]
     pub purge_url: Option<String>,
+}
+
+/// How long the server waits for things: WebSocket clients, shutdown, pooled connections.
+/// The defaults suit production; tests shorten them to run in milliseconds.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Timings {
+    /// How long a WebSocket client may take to send `connection_init`, in milliseconds; then
+    /// the socket is closed with 4408.
+    #[arg(
+        long = "ws-init-timeout-ms",
+        env = "ANNALS_WS_INIT_TIMEOUT_MS",
+        default_value_t = 3_000
+    )]
+    pub ws_init_timeout_ms: u64,
+    /// How often the server pings an idle WebSocket, in milliseconds; a client that sends
+    /// nothing back for two intervals is dropped.
+    #[arg(
+        long = "ws-keepalive-ms",
+        env = "ANNALS_WS_KEEPALIVE_MS",
+        default_value_t = 12_000
+    )]
+    pub ws_keepalive_ms: u64,
+    /// How long one WebSocket write may take, in milliseconds, before the socket is dropped.
+    #[arg(
+        long = "ws-write-timeout-ms",
+        env = "ANNALS_WS_WRITE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub ws_write_timeout_ms: u64,
+    /// On shutdown, how long open WebSockets get to close after the 1001 close frame, in
+    /// milliseconds.
+    #[arg(
+        long = "ws-shutdown-grace-ms",
+        env = "ANNALS_WS_SHUTDOWN_GRACE_MS",
+        default_value_t = 3_000
+    )]
+    pub ws_shutdown_grace_ms: u64,
+    /// On shutdown, how long requests in flight get to finish, in milliseconds.
+    #[arg(
+        long = "shutdown-grace-ms",
+        env = "ANNALS_SHUTDOWN_GRACE_MS",
+        default_value_t = 25_000
+    )]
+    pub shutdown_grace_ms: u64,
+    /// A pooled connection idle longer than this (milliseconds) is pinged before it is used,
+    /// so one the server or a proxy dropped is replaced first.
+    #[arg(
+        long = "db-idle-check-ms",
+        env = "ANNALS_DB_IDLE_CHECK_MS",
+        default_value_t = 30_000
+    )]
+    pub db_idle_check_ms: u64,
+    /// How long opening one database connection may take, in milliseconds.
+    #[arg(
+        long = "db-connect-timeout-ms",
+        env = "ANNALS_DB_CONNECT_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub db_connect_timeout_ms: u64,
+}
+
+impl Timings {
+    /// [`Self::ws_init_timeout_ms`] as a duration.
+    pub fn ws_init_timeout(&self) -> Duration {
+        Duration::from_millis(self.ws_init_timeout_ms)
+    }
+    /// [`Self::ws_keepalive_ms`] as a duration (at least 1 ms: an interval cannot be zero).
+    pub fn ws_keepalive(&self) -> Duration {
+        Duration::from_millis(self.ws_keepalive_ms.max(1))
+    }
+    /// [`Self::ws_write_timeout_ms`] as a duration.
+    pub fn ws_write_timeout(&self) -> Duration {
+        Duration::from_millis(self.ws_write_timeout_ms)
+    }
+    /// [`Self::ws_shutdown_grace_ms`] as a duration.
+    pub fn ws_shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.ws_shutdown_grace_ms)
+    }
+    /// [`Self::shutdown_grace_ms`] as a duration.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+    /// [`Self::db_idle_check_ms`] as a duration.
+    pub fn db_idle_check(&self) -> Duration {
+        Duration::from_millis(self.db_idle_check_ms)
+    }
+    /// [`Self::db_connect_timeout_ms`] as a duration.
+    pub fn db_connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_connect_timeout_ms)
+    }
 }
 
 /// Limits on what one request may ask for. Going over one is a `LIMIT_EXCEEDED` error naming it.
@@ -268,22 +362,24 @@ impl Config {
         self
     }
 
-    /// The configuration with every default and the given database, for tests and tools.
-    pub fn for_database(database_url: impl Into<String>) -> Self {
-        use clap::{FromArgMatches, Parser};
-        #[derive(Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            config: Config,
-        }
-        // Parsing an empty command line yields the documented defaults; the environment is not
-        // consulted for fields that are then overwritten.
-        let matches = <Defaults as clap::CommandFactory>::command().get_matches_from(["annals"]);
+    /// The configuration with every documented default and the given database. The process
+    /// environment is not consulted (no `ANNALS_*` variable leaks in), so tests and tools get
+    /// the same settings whatever shell runs them.
+    pub fn defaults(database_url: impl Into<String>) -> Self {
+        use clap::FromArgMatches;
+        // An empty command line with every `env` fallback removed yields the defaults alone.
+        let matches = defaults_command().get_matches_from(["annals"]);
         let mut config = Defaults::from_arg_matches(&matches)
             .expect("defaults parse")
             .config;
         config.database_url = database_url.into();
         config
+    }
+
+    /// The same as [`Config::defaults`]: every default and the given database, never the
+    /// environment.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self::defaults(database_url)
     }
 
     /// Every configured editor token (flag or variable, plus the file), or one line naming a
@@ -303,7 +399,38 @@ impl Config {
     }
 }
 
+/// Every setting as a command line of its own.
+#[derive(clap::Parser)]
+struct Defaults {
+    #[command(flatten)]
+    config: Config,
+}
+
+/// The command [`Config::defaults`] parses: every setting, no environment fallbacks.
+fn defaults_command() -> clap::Command {
+    <Defaults as clap::CommandFactory>::command().mut_args(|arg| arg.env(None))
+}
+
 /// Never fails, so clap cannot echo a token in a parse error; see [`EditorTokens::check`].
 fn parse_editor_tokens(text: &str) -> Result<EditorTokens, std::convert::Infallible> {
     Ok(EditorTokens::parse_list(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_never_read_the_environment() {
+        let command = defaults_command();
+        let with_env: Vec<_> = command
+            .get_arguments()
+            .filter(|arg| arg.get_env().is_some())
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        assert!(with_env.is_empty(), "{with_env:?}");
+        // The real command does have them: the test above is not vacuous.
+        let real = <Defaults as clap::CommandFactory>::command();
+        assert!(real.get_arguments().any(|arg| arg.get_env().is_some()));
+    }
 }

@@ -137,11 +137,11 @@ impl Db {
         options
             .max_connections(config.db_max_connections.max(1))
             .min_connections(0)
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(config.timings.db_connect_timeout())
             .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
             // A ping on every checkout is one more round trip per statement; only connections
             // idle long enough to have been dropped by the server or a proxy are tested.
-            .test_before_acquire_if_idle_for(Duration::from_secs(30))
+            .test_before_acquire_if_idle_for(config.timings.db_idle_check())
             // Statement logging would put content (and bound values) in the log.
             .sqlx_logging(false);
         match backend {
@@ -159,7 +159,7 @@ impl Db {
                     })
                 });
                 let on_acquire = faults.clone();
-                // Runs after the 30 s idle ping: a connection idle since the last fault is
+                // Runs after the idle ping (`db-idle-check-ms`): a connection idle since the last fault is
                 // pinged, and one that fails is replaced before any statement sees it.
                 options.map_sqlx_postgres_before_acquire(move |conn, meta| {
                     let suspect = on_acquire.predates_fault(meta.idle_for);

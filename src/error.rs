@@ -479,4 +479,44 @@ mod tests {
         let broken = Error::from(DbErr::Custom("no such table".into()));
         assert_eq!(broken.code(), code::INTERNAL);
     }
+
+    /// Every known unique constraint, violated on SQLite, becomes `CONFLICT` with its own
+    /// sentence; an unknown one stays internal. (PostgreSQL names the constraint instead; the
+    /// integration tests cover that backend.)
+    #[tokio::test]
+    async fn unique_violations_of_known_constraints_are_conflicts() {
+        use sea_orm::{ConnectionTrait, Database};
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        for (_, columns, message) in UNIQUE_CONSTRAINTS {
+            let (table, _) = columns.split_once('.').unwrap();
+            let columns: Vec<&str> = columns
+                .split(", ")
+                .map(|c| c.split_once('.').unwrap().1)
+                .collect();
+            let list = columns.join(", ");
+            db.execute_unprepared(&format!(
+                "CREATE TABLE {table} ({}, UNIQUE ({list}))",
+                columns
+                    .iter()
+                    .map(|c| format!("{c} TEXT"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .await
+            .unwrap();
+            let values = vec!["'x'"; columns.len()].join(", ");
+            let insert = format!("INSERT INTO {table} ({list}) VALUES ({values})");
+            db.execute_unprepared(&insert).await.unwrap();
+            let err = Error::from(db.execute_unprepared(&insert).await.unwrap_err());
+            assert_eq!(err.code(), code::CONFLICT, "{table}: {err:?}");
+            assert_eq!(err.message(), *message);
+        }
+        db.execute_unprepared("CREATE TABLE other (name TEXT UNIQUE)")
+            .await
+            .unwrap();
+        let insert = "INSERT INTO other (name) VALUES ('x')";
+        db.execute_unprepared(insert).await.unwrap();
+        let err = Error::from(db.execute_unprepared(insert).await.unwrap_err());
+        assert_eq!(err.code(), code::INTERNAL, "{err:?}");
+    }
 }

@@ -1,17 +1,19 @@
 //! Annals: a GraphQL content service for structured history articles.
 //!
-//! A tour in reading order:
-//! - [`config`]: every setting, from flags and the environment.
+//! A tour from the bottom up; each module uses only those listed before it:
 //! - [`content`]: the plain-text document format: import, export, slugs (no database).
-//! - [`entities`]: SeaORM table models.
+//! - [`entities`]: SeaORM table models; [`error`]: the one error type and its codes.
+//! - [`metrics`]: the Prometheus series; [`telemetry`]: logs, spans and OTLP export.
+//! - [`auth`]: editor tokens; [`config`]: every setting, from flags and the environment (or
+//!   [`config::Config::defaults`], which ignores the environment); [`db`]: connecting.
 //! - [`store`]: data access, one file per aggregate; no GraphQL here.
+//! - [`ids`]: global IDs, GraphQL-free; [`events`]: committed changes for subscribers.
+//! - [`editing`]: every write, one transaction each; no GraphQL here either.
 //! - [`graphql`]: the schema, batched loaders, pagination, the guards and cost model of the
 //!   endpoint, and the one execution path every transport uses.
-//! - [`http`]: the axum router, GraphQL-over-HTTP handlers, GraphiQL, and the server loop.
+//! - [`http`]: the axum router, GraphQL-over-HTTP handlers, WebSocket, GraphiQL, and the
+//!   server loop.
 //! - [`startup`]: wiring it all together; [`cli`]: the `annals` command line.
-//! - [`editing`]: every write, one transaction each; [`auth`]: editor tokens.
-//! - [`error`]: the one error type and its GraphQL codes; [`db`]: connecting.
-//! - [`metrics`]: the Prometheus series; [`telemetry`]: logs, spans and OTLP export.
 
 pub mod auth;
 pub mod cache;
@@ -25,6 +27,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod ids;
 pub mod metrics;
 pub mod startup;
 pub mod store;

@@ -22,6 +22,7 @@ use crate::{
 pub struct App {
     listener: TcpListener,
     limits: crate::config::Limits,
+    timings: crate::config::Timings,
     router: axum::Router,
     /// The separate `/metrics` listener and its router, when `metrics-listen` is set.
     metrics: Option<(TcpListener, axum::Router)>,
@@ -35,10 +36,6 @@ pub struct App {
 
 /// How often histogram samples are folded into their buckets between scrapes.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
-
-/// How long open WebSocket connections get to close after the HTTP connections drained; with
-/// [`server::SHUTDOWN_GRACE`] (25 s) and the listener's 1 s the process exits within 30 s of the signal.
-pub const SOCKET_GRACE: Duration = Duration::from_secs(3);
 
 impl App {
     /// Connects, migrates, seeds an empty database, and binds the listener.
@@ -94,6 +91,7 @@ impl App {
             }),
         );
         let limits = config.limits;
+        let timings = config.timings;
         let sockets = Sockets::with_limit(config.limits.websockets);
         let executor = Executor::new(
             schema,
@@ -159,6 +157,7 @@ impl App {
         Ok(Self {
             listener,
             limits,
+            timings,
             router,
             metrics,
             db,
@@ -204,8 +203,9 @@ impl App {
                 tracing::info!(address = %address, "serving /metrics");
             }
             let limits = self.limits;
+            let grace = self.timings.shutdown_grace();
             let stop = stopping.clone().cancelled_owned();
-            tokio::spawn(async move { server::serve(listener, router, &limits, stop).await })
+            tokio::spawn(async move { server::serve(listener, router, &limits, grace, stop).await })
         });
         let sockets = self.sockets.clone();
         let stop = stopping.clone();
@@ -215,12 +215,15 @@ impl App {
             // Upgraded connections are invisible to the HTTP drain: tell them now.
             sockets.close_all();
         };
-        server::serve(self.listener, self.router, &self.limits, shutdown).await;
+        // With the defaults (25 s for HTTP connections, 3 s for WebSockets) and the listener's
+        // 1 s the process exits within 30 s of the signal.
+        let grace = self.timings.shutdown_grace();
+        server::serve(self.listener, self.router, &self.limits, grace, shutdown).await;
         upkeep.abort();
         if let Some(task) = metrics_server {
             let _ = task.await;
         }
-        if !self.sockets.wait(SOCKET_GRACE).await {
+        if !self.sockets.wait(self.timings.ws_shutdown_grace()).await {
             tracing::warn!(
                 open = self.sockets.open(),
                 "WebSocket connections still open after the grace period; dropping them"

@@ -10,7 +10,7 @@ use crate::{
     entities::article,
     error::{Error, Result},
     events::ChangeKind,
-    graphql::ids::GlobalId,
+    ids::GlobalId,
     store::{
         content::{NewArticle, now, record_created, write_documents},
         sql::SqlBuilder,

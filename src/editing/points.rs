@@ -13,7 +13,7 @@ use crate::{
     content::{slugify, unique_slug},
     entities::article,
     error::{Error, Result},
-    graphql::ids::GlobalId,
+    ids::GlobalId,
     store::{
         points::{self, Point, PointKind},
         sql::SqlBuilder,

@@ -16,7 +16,7 @@ use crate::{
     content::{slugify, unique_slug},
     entities::section,
     error::{Error, Result},
-    graphql::ids::GlobalId,
+    ids::GlobalId,
     store::{sections, sql::SqlBuilder},
 };
 

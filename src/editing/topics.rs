@@ -22,7 +22,7 @@ use crate::{
     entities::topic,
     error::{Error, Result},
     events::ChangeKind,
-    graphql::ids::GlobalId,
+    ids::GlobalId,
     store::{points::PointKind, sql::SqlBuilder, topics},
 };
 

@@ -9,7 +9,7 @@ use crate::{
     entities::article,
     error::{Error, Result},
     events::{ArticleEvent, ChangeKind},
-    graphql::ids::GlobalId,
+    ids::GlobalId,
     store::{
         content::now,
         revisions::{self, NewRevision},

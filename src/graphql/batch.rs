@@ -28,12 +28,12 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::dataloader::Loader;
+use async_graphql::{ErrorExtensions, dataloader::Loader};
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use super::loaders::ContentLoader;
-use crate::error::Error;
+use super::loaders::{ContentLoader, Depends};
+use crate::{cache::Dependencies, error::Error};
 
 type Reply<V> = oneshot::Sender<Result<Option<V>, Arc<Error>>>;
 
@@ -248,6 +248,28 @@ impl BatchLoader {
     }
 }
 
+/// Loads one value for a key through the request's loader, mapping failures once.
+pub async fn load<K>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+) -> async_graphql::Result<Option<<ContentLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static + Depends<<ContentLoader as Loader<K>>::Value>,
+    ContentLoader: Loader<K, Error = Arc<Error>>,
+{
+    // The request's own loader when there is one (HTTP), else the schema's shared one.
+    let loader = ctx.data::<BatchLoader>()?;
+    let value = loader
+        .load_one(key.clone())
+        .await
+        .map_err(|err| err.extend())?;
+    // What the answer read, when it may be cached (surrogate keys).
+    if let Some(dependencies) = ctx.data_opt::<Arc<Dependencies>>() {
+        key.depends(value.as_ref(), dependencies);
+    }
+    Ok(value)
+}
+
 /// Wakes the real task and remembers that the future woke itself.
 struct FlagWaker {
     woken: AtomicBool,
@@ -316,5 +338,172 @@ impl<F: Future> Future for Batched<F> {
         self.flush(cx.waker());
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::atomic::AtomicUsize,
+        task::{Context, Poll},
+    };
+
+    use super::*;
+    use crate::{config::Config, db::Db, graphql::loaders::ArticleById};
+
+    /// A future that wakes itself `wakes` times, then waits for nothing (`Pending` without a
+    /// wake) `stalls` times, then is ready; it counts its polls.
+    struct Script {
+        wakes: usize,
+        stalls: usize,
+        polls: Arc<AtomicUsize>,
+    }
+
+    impl Future for Script {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls.fetch_add(1, Ordering::Relaxed);
+            if self.wakes > 0 {
+                self.wakes -= 1;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if self.stalls > 0 {
+                self.stalls -= 1;
+                return Poll::Pending;
+            }
+            Poll::Ready(())
+        }
+    }
+
+    /// A waker that counts its wakes.
+    struct Counting(AtomicUsize);
+
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn poll_once<F: Future>(
+        future: Pin<&mut Batched<F>>,
+        wakes: &Arc<Counting>,
+    ) -> Poll<F::Output> {
+        let waker = Waker::from(wakes.clone());
+        future.poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn self_wakes_are_polled_again_within_one_poll() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let mut batched = Batched::new(
+            None,
+            Script {
+                wakes: 5,
+                stalls: 0,
+                polls: polls.clone(),
+            },
+        );
+        let wakes = Arc::new(Counting(AtomicUsize::new(0)));
+        assert!(poll_once(Pin::new(&mut batched), &wakes).is_ready());
+        assert_eq!(polls.load(Ordering::Relaxed), 6);
+        // The outer task was woken by each self-wake (passed through), never by the batcher.
+        assert_eq!(wakes.0.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn pending_without_a_wake_returns_pending() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let mut batched = Batched::new(
+            None,
+            Script {
+                wakes: 0,
+                stalls: 1,
+                polls: polls.clone(),
+            },
+        );
+        let wakes = Arc::new(Counting(AtomicUsize::new(0)));
+        assert!(poll_once(Pin::new(&mut batched), &wakes).is_pending());
+        assert_eq!(polls.load(Ordering::Relaxed), 1);
+        assert!(poll_once(Pin::new(&mut batched), &wakes).is_ready());
+    }
+
+    #[test]
+    fn a_future_that_always_wakes_itself_yields_after_max_rounds() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let mut batched = Batched::new(
+            None,
+            Script {
+                wakes: usize::MAX,
+                stalls: 0,
+                polls: polls.clone(),
+            },
+        );
+        let wakes = Arc::new(Counting(AtomicUsize::new(0)));
+        assert!(poll_once(Pin::new(&mut batched), &wakes).is_pending());
+        assert_eq!(polls.load(Ordering::Relaxed), MAX_ROUNDS);
+        // It yields, but asks to be polled again at once: it is not waiting for anything.
+        assert_eq!(wakes.0.load(Ordering::Relaxed), MAX_ROUNDS + 1);
+    }
+
+    async fn seeded_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("batch.db").display()
+        );
+        let db = Db::connect(&Config::defaults(url)).await.unwrap();
+        crate::store::prepare(&db.conn, true).await.unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn keys_waiting_together_are_loaded_with_one_statement() {
+        let (_dir, db) = seeded_db().await;
+        let loader = BatchLoader::per_request(Arc::new(ContentLoader::new(db.conn.clone())));
+        let before = db.statements.get();
+        let keys = Batched::new(Some(loader.clone()), async {
+            futures::future::join_all((1..=40).map(|id| loader.load_one(ArticleById(id)))).await
+        })
+        .await;
+        assert_eq!(db.statements.get() - before, 1, "one statement for 40 keys");
+        assert_eq!(keys.len(), 40);
+        let found: Vec<_> = keys.into_iter().map(|k| k.unwrap()).collect();
+        assert!(found[0].is_some(), "the seed article has id 1");
+        assert!(found[39].is_none());
+        // The same key asked twice gets the same answer twice.
+        let twice = Batched::new(Some(loader.clone()), async {
+            futures::future::join(
+                loader.load_one(ArticleById(1)),
+                loader.load_one(ArticleById(1)),
+            )
+            .await
+        })
+        .await;
+        assert_eq!(
+            twice.0.unwrap().map(|a| a.id),
+            twice.1.unwrap().map(|a| a.id)
+        );
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_shared_loader_flushes_on_its_timer() {
+        let (_dir, db) = seeded_db().await;
+        let loader = BatchLoader::shared(Arc::new(ContentLoader::new(db.conn.clone())));
+        let before = db.statements.get();
+        let (a, b) = tokio::time::timeout(
+            Duration::from_secs(5),
+            futures::future::join(
+                loader.load_one(ArticleById(1)),
+                loader.load_one(ArticleById(2)),
+            ),
+        )
+        .await
+        .expect("the timer flushes without Batched");
+        assert!(a.unwrap().is_some());
+        assert!(b.unwrap().is_none());
+        assert_eq!(db.statements.get() - before, 1);
+        db.close().await;
     }
 }

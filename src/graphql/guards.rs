@@ -49,15 +49,22 @@ pub struct QueryLimits {
     pub max_root_fields: usize,
 }
 
+impl From<&crate::config::Limits> for QueryLimits {
+    fn from(limits: &crate::config::Limits) -> Self {
+        Self {
+            max_query_bytes: limits.query_bytes,
+            max_value_nesting: limits.nesting,
+            max_selections: limits.selections,
+            max_aliases: limits.aliases,
+            max_root_fields: limits.root_fields,
+        }
+    }
+}
+
+/// The configuration's defaults ([`crate::config::Limits`]), written once there.
 impl Default for QueryLimits {
     fn default() -> Self {
-        Self {
-            max_query_bytes: 65_536,
-            max_value_nesting: 64,
-            max_selections: 10_000,
-            max_aliases: 30,
-            max_root_fields: 20,
-        }
+        Self::from(&crate::config::Config::defaults(String::new()).limits)
     }
 }
 
@@ -428,6 +435,17 @@ fn alias_total<'a>(start: &Summary<'a>, summaries: &HashMap<&'a str, Summary<'a>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guard_defaults_come_from_the_limits() {
+        let limits = crate::config::Config::defaults("").limits;
+        let guards = QueryLimits::default();
+        assert_eq!(guards.max_query_bytes, limits.query_bytes);
+        assert_eq!(guards.max_value_nesting, limits.nesting);
+        assert_eq!(guards.max_selections, limits.selections);
+        assert_eq!(guards.max_aliases, limits.aliases);
+        assert_eq!(guards.max_root_fields, limits.root_fields);
+    }
     use async_graphql_parser::parse_query;
     use std::time::{Duration, Instant};
 

@@ -6,10 +6,9 @@
 
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
-use async_graphql::{Context, ErrorExtensions, dataloader::Loader};
+use async_graphql::{Context, dataloader::Loader};
 use sea_orm::DatabaseConnection;
 
-use super::batch::BatchLoader;
 use crate::{
     cache::{Dependencies, Key},
     entities::{article, revision, section, topic},
@@ -32,27 +31,6 @@ impl ContentLoader {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
-}
-
-/// Loads one value for a key through the request's loader, mapping failures once.
-pub async fn load<K>(
-    ctx: &Context<'_>,
-    key: K,
-) -> async_graphql::Result<Option<<ContentLoader as Loader<K>>::Value>>
-where
-    K: Send + Sync + Hash + Eq + Clone + 'static + Depends<<ContentLoader as Loader<K>>::Value>,
-    ContentLoader: Loader<K, Error = Arc<Error>>,
-{
-    // The request's own loader when there is one (HTTP), else the schema's shared one.
-    let loader = ctx.data::<BatchLoader>()?;
-    let value = loader
-        .load_one(key.clone())
-        .await
-        .map_err(|err| err.extend())?;
-    if let Some(dependencies) = ctx.data_opt::<Arc<Dependencies>>() {
-        key.depends(value.as_ref(), dependencies);
-    }
-    Ok(value)
 }
 
 /// Records that the response depends on `keys`, when it may be cached (for what resolvers

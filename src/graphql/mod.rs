@@ -70,13 +70,7 @@ pub fn build_schema(
         .limit_depth(limits.depth)
         .limit_directives(limits.directives)
         .extension(extension::Guards {
-            limits: guards::QueryLimits {
-                max_query_bytes: limits.query_bytes,
-                max_value_nesting: limits.nesting,
-                max_selections: limits.selections,
-                max_aliases: limits.aliases,
-                max_root_fields: limits.root_fields,
-            },
+            limits: guards::QueryLimits::from(limits),
             introspection,
             max_cost: limits.complexity as u64,
         });

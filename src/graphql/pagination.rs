@@ -210,3 +210,112 @@ macro_rules! connection_type {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{error::code, store::page::KeyValue};
+
+    fn list(name: &str) -> ListId {
+        ListId(name.to_owned())
+    }
+
+    fn after(cursor: String) -> PageArgs {
+        PageArgs {
+            after: Some(cursor),
+            ..PageArgs::default()
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_in_their_own_list() {
+        let articles = list("articles:TITLE:ASC");
+        for key in [
+            Key { value: None, id: 7 },
+            Key {
+                value: Some(KeyValue::Text("Über \"quotes\" / slashes".into())),
+                id: i64::MAX,
+            },
+            Key {
+                value: Some(KeyValue::Time(-1_234_567)),
+                id: 1,
+            },
+        ] {
+            let cursor = articles.cursor(key.clone());
+            assert!(
+                cursor
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                "URL-safe without padding: {cursor}"
+            );
+            let window = after(cursor.clone()).window(&articles).unwrap();
+            assert_eq!(window.after, Some(key.clone()));
+            let before = PageArgs {
+                before: Some(cursor),
+                last: Some(3),
+                ..PageArgs::default()
+            }
+            .window(&articles)
+            .unwrap();
+            assert_eq!(before.before, Some(key));
+            assert_eq!(before.last, Some(3));
+            assert_eq!(before.first, None);
+        }
+    }
+
+    #[test]
+    fn a_cursor_of_another_list_or_a_forged_one_is_bad_input() {
+        let by_title = list("articles:TITLE:ASC");
+        let by_date = list("articles:UPDATED_AT:ASC");
+        let cursor = by_title.cursor(Key { value: None, id: 1 });
+        for (args, field) in [
+            (after(cursor.clone()), "after"),
+            (after("not base64!".into()), "after"),
+            (after(URL_SAFE_NO_PAD.encode(b"{\"l\":1}")), "after"),
+            (
+                PageArgs {
+                    before: Some(URL_SAFE_NO_PAD.encode(b"[]")),
+                    ..PageArgs::default()
+                },
+                "before",
+            ),
+        ] {
+            let err = args.window(&by_date).unwrap_err();
+            assert_eq!(err.code(), code::BAD_USER_INPUT);
+            assert!(
+                matches!(&err, Error::BadUserInput { field: Some(f), .. } if f == field),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn page_sizes_are_checked_and_default_to_twenty() {
+        let l = list("topics");
+        let window = PageArgs::default().window(&l).unwrap();
+        assert_eq!(window.first, Some(DEFAULT_PAGE_SIZE as u64));
+        assert_eq!(window.last, None);
+        for args in [
+            PageArgs {
+                first: Some(1),
+                last: Some(1),
+                ..PageArgs::default()
+            },
+            PageArgs {
+                first: Some(-1),
+                ..PageArgs::default()
+            },
+            PageArgs {
+                last: Some(MAX_PAGE_SIZE + 1),
+                ..PageArgs::default()
+            },
+        ] {
+            assert_eq!(args.window(&l).unwrap_err().code(), code::BAD_USER_INPUT);
+        }
+        let zero = PageArgs {
+            first: Some(0),
+            ..PageArgs::default()
+        };
+        assert_eq!(zero.window(&l).unwrap().first, Some(0));
+    }
+}

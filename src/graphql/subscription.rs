@@ -6,12 +6,7 @@ use async_graphql::{Context, Enum, ErrorExtensions, ID, Object, Result, Subscrip
 use futures::{Stream, stream};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use super::{
-    context::db,
-    ids::GlobalId,
-    loaders::{ArticleById, load},
-    types::Article,
-};
+use super::{batch::load, context::db, ids::GlobalId, loaders::ArticleById, types::Article};
 use crate::{
     content::is_valid_slug,
     error::Error,

@@ -6,26 +6,26 @@
 //! time budget, cost, error codes) is [`crate::graphql::execute`]'s, shared with WebSocket;
 //! this module reads requests off the wire and writes responses and status codes back.
 
-use std::net::{IpAddr, SocketAddr};
-
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, Request, ServerError};
 use axum::{
     body::Body,
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{RawQuery, State},
     http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
-use super::{AppState, Arrived, REQUEST_ID, caching};
+use super::{
+    AppState, caching,
+    request::{caller, operation_type},
+};
 use crate::{
     cache::responses::CachedResponse,
     error::code,
     graphql::{
-        execute::{Caller, Outcome},
+        execute::Outcome,
         extension::{coded, limit_error},
-        guards,
     },
 };
 
@@ -327,7 +327,7 @@ pub async fn get(
     if let Some(variables) = params.variables {
         match serde_json::from_str::<serde_json::Value>(&variables) {
             Ok(v @ serde_json::Value::Object(_)) => {
-                request = request.variables(async_graphql::Variables::from_json(v))
+                request = request.variables(async_graphql::Variables::from_json(v));
             }
             Ok(serde_json::Value::Null) => {}
             _ => return bad_request(&state, media, "variables must be a JSON object"),
@@ -362,50 +362,6 @@ pub async fn get(
 /// Whether the selected operation of `query` is a mutation.
 fn is_mutation(state: &AppState, query: &str, operation_name: Option<&str>) -> bool {
     operation_type(state, query, operation_name) == Some(OperationType::Mutation)
-}
-
-/// The type of the operation `query` selects. The text is checked against the guards first
-/// (the parser must never see hostile nesting); text that does not parse gives `None`, and
-/// execution then reports the real error.
-pub(super) fn operation_type(
-    state: &AppState,
-    query: &str,
-    operation_name: Option<&str>,
-) -> Option<OperationType> {
-    let limits = guards::QueryLimits {
-        max_query_bytes: state.config.limits.query_bytes,
-        max_value_nesting: state.config.limits.nesting,
-        ..Default::default()
-    };
-    guards::check_text(query, &limits).ok()?;
-    let doc = async_graphql::parser::parse_query(query).ok()?;
-    match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        _ => None,
-    }
-}
-
-/// Who sent the request: its id, its `Authorization` header, and its address.
-pub(super) fn caller(headers: &HeaderMap, extensions: &Extensions) -> Caller {
-    Caller {
-        request_id: headers
-            .get(REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_owned(),
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        peer: extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| -> IpAddr { addr.ip() }),
-        arrived: extensions.get::<Arrived>().map(|Arrived(at)| *at),
-        dependencies: None,
-    }
 }
 
 async fn execute(

@@ -6,6 +6,7 @@ pub mod fanout;
 pub mod graphiql;
 pub mod graphql;
 pub mod metrics;
+pub mod request;
 pub mod server;
 pub mod ws;
 

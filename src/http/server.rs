@@ -17,15 +17,13 @@ use tower::ServiceExt;
 
 use crate::config::Limits;
 
-/// How long open connections get to finish after shutdown starts.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
-
 /// Serves `app` on `listener` until `shutdown` completes, then lets open connections finish
-/// (up to [`SHUTDOWN_GRACE`]).
+/// (up to `grace`, the configured `shutdown-grace-ms`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &Limits,
+    grace: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -84,7 +82,7 @@ pub async fn serve(
     tracing::info!("shutting down: waiting for open connections");
     let _ = stop_tx.send(true);
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+    if tokio::time::timeout(grace, drain).await.is_err() {
         tracing::warn!("connections still open after the grace period; closing them");
         connections.abort_all();
     }

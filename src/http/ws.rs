@@ -2,7 +2,7 @@
 //! its reference server (graphql-ws) keeps it where async-graphql departs from it.
 //!
 //! - Subprotocol `graphql-transport-ws` only; a socket without it closes with 4406.
-//! - No `connection_init` within [`INIT_TIMEOUT`]: close 4408. A second one: close 4429.
+//! - No `connection_init` within `ws-init-timeout-ms` ([`Timings`](crate::config::Timings)): close 4408. A second one: close 4429.
 //! - `subscribe` before `connection_ack`: close 4401. A `subscribe` whose id is active: close
 //!   4409 `Subscriber for <id> already exists` (async-graphql silently replaces the stream).
 //! - A message that is not valid JSON or not a client message of the protocol: close 4400.
@@ -12,9 +12,9 @@
 //!   `error` message for its id (code `LIMIT_EXCEEDED`, limit `subscriptions`); the socket
 //!   and its other operations stay open.
 //! - `ping` is answered with `pong`; `complete` stops that operation. A WebSocket ping frame
-//!   goes out every [`KEEPALIVE`]; a client that sends nothing back (not even the automatic
+//!   goes out every `ws-keepalive-ms`; a client that sends nothing back (not even the automatic
 //!   pong) before the next one is gone and is dropped, as graphql-ws's `keepAlive` does.
-//! - Every write must finish within [`WRITE_TIMEOUT`], else the socket is dropped: a client
+//! - Every write must finish within `ws-write-timeout-ms`, else the socket is dropped: a client
 //!   that stops reading never holds the server up. While a write waits, this socket's
 //!   subscriptions are not polled; their bounded buffers fill, and a subscription that falls
 //!   behind gets one `LIMIT_EXCEEDED` error naming how many events it missed, then `complete`.
@@ -70,16 +70,10 @@ use crate::{
 
 /// The WebSocket subprotocol spoken here.
 pub const PROTOCOL: &str = "graphql-transport-ws";
-/// How long a client has to send `connection_init`.
-pub const INIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Most operations active at once on one socket.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 /// Largest message (and frame) a client may send.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Longest one write to the socket may take.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the server pings; a client silent for two intervals is dropped.
-pub const KEEPALIVE: Duration = Duration::from_secs(12);
 /// Each socket's read buffer (tungstenite's default is 128 KiB, allocated per socket up
 /// front); larger messages still arrive, in several reads.
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
@@ -169,7 +163,7 @@ pub async fn handler(
     let caller = Caller {
         authorization: None,
         arrived: None,
-        ..super::graphql::caller(&headers, &extensions)
+        ..super::request::caller(&headers, &extensions)
     };
     let Ok(permit) = state.sockets.permits.clone().try_acquire_owned() else {
         tracing::warn!(
@@ -303,7 +297,8 @@ async fn run(
         End::Echo => {
             // tungstenite has queued the reply to the client's Close frame, with the client's
             // code (RFC 6455, 5.5.1); writing it is all that is left of the handshake.
-            let _ = tokio::time::timeout(WRITE_TIMEOUT, futures::SinkExt::flush(&mut conn.socket))
+            let write_timeout = conn.state.config.timings.ws_write_timeout();
+            let _ = tokio::time::timeout(write_timeout, futures::SinkExt::flush(&mut conn.socket))
                 .await;
         }
         End::Drop => {}
@@ -312,10 +307,11 @@ async fn run(
 
 impl Connection {
     async fn serve(&mut self, closing: &CancellationToken) -> End {
-        let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+        let timings = self.state.config.timings;
+        let init_deadline = tokio::time::sleep(timings.ws_init_timeout());
         tokio::pin!(init_deadline);
-        let mut keepalive =
-            tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+        let every = timings.ws_keepalive();
+        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut heard_since_ping = true;
         loop {
             tokio::select! {
@@ -438,7 +434,7 @@ impl Connection {
             );
             return self.send_error(&id, vec![err]).await;
         }
-        let operation = super::graphql::operation_type(
+        let operation = super::request::operation_type(
             &self.state,
             &payload.query,
             payload.operation_name.as_deref(),
@@ -572,9 +568,10 @@ impl Connection {
         self.send(Message::Text(message.to_string().into())).await
     }
 
-    /// Writes one message within [`WRITE_TIMEOUT`]; a failure or timeout drops the socket.
+    /// Writes one message within `ws-write-timeout-ms`; a failure or timeout drops the socket.
     async fn send(&mut self, message: Message) -> Result<(), End> {
-        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(message)).await {
+        let limit = self.state.config.timings.ws_write_timeout();
+        match tokio::time::timeout(limit, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => {
                 tracing::debug!(error = %err, "websocket write failed");

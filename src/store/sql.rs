@@ -1,8 +1,9 @@
 //! The two SQL dialects Annals speaks, and a small builder for statements with bound values.
 //!
-//! Statements are written once in PostgreSQL syntax (`$1` placeholders, `= ANY($1)` for id
-//! lists, `ILIKE`) and translated to SQLite once per process (`?1`, `json_each`, `LIKE`), so
-//! both backends run the same statement text on every request and prepared-statement caches hit.
+//! [`SqlBuilder`] writes each dialect's text as it goes: a placeholder is `$n` on PostgreSQL
+//! and `?` on SQLite, a bound id or string list is `= ANY($n)` (an array) or
+//! `IN (SELECT value FROM json_each(?))` (a JSON array), and a case-insensitive match is
+//! `ILIKE` or `LIKE`. Every value is bound, never spliced into the text.
 
 use sea_orm::{DbBackend, Statement, Value};
 
@@ -20,37 +21,6 @@ pub fn strings_value(backend: DbBackend, items: &[String]) -> Value {
         DbBackend::Postgres => Value::from(items.to_vec()),
         _ => Value::from(serde_json::to_string(items).unwrap_or_else(|_| "[]".into())),
     }
-}
-
-/// Translates a PostgreSQL statement text to SQLite.
-pub fn to_sqlite(pg: &str) -> String {
-    let mut out = String::with_capacity(pg.len() + 32);
-    let mut rest = pg;
-    while let Some(start) = rest.find("= ANY(") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + "= ANY(".len()..];
-        let end = after.find(')').unwrap_or(after.len());
-        out.push_str("IN (SELECT value FROM json_each(");
-        out.push_str(&after[..end]);
-        out.push_str("))");
-        rest = after.get(end + 1..).unwrap_or("");
-    }
-    out.push_str(rest);
-    out.replace('$', "?").replace("ILIKE", "LIKE")
-}
-
-/// A fixed statement text for the connection's backend, translated once per process.
-#[macro_export]
-macro_rules! sql {
-    ($backend:expr, $pg:expr) => {{
-        static SQLITE: ::std::sync::OnceLock<String> = ::std::sync::OnceLock::new();
-        match $backend {
-            ::sea_orm::DbBackend::Postgres => $pg,
-            _ => SQLITE
-                .get_or_init(|| $crate::store::sql::to_sqlite($pg))
-                .as_str(),
-        }
-    }};
 }
 
 /// Builds a statement whose text depends on the request (filters, cursors), binding every value.
@@ -130,15 +100,6 @@ impl SqlBuilder {
     }
 }
 
-/// A statement with a fixed text and its values.
-pub fn statement(
-    backend: DbBackend,
-    sql: &str,
-    values: impl IntoIterator<Item = Value>,
-) -> Statement {
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
 /// Escapes `%`, `_` and `\` so a client's text matches literally inside a `LIKE` pattern.
 pub fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -158,11 +119,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn translates_postgres_text_to_sqlite() {
+    fn each_backend_gets_its_own_placeholders_and_lists() {
+        let mut pg = SqlBuilder::new(DbBackend::Postgres, "SELECT * FROM t WHERE ");
+        let ilike = pg.ilike();
+        pg.in_ids("a", &[1, 2]).push(" AND b").push(ilike).bind("x");
+        let pg = pg.build();
+        assert_eq!(pg.sql, "SELECT * FROM t WHERE a = ANY($1) AND b ILIKE $2");
+        let mut lite = SqlBuilder::new(DbBackend::Sqlite, "SELECT * FROM t WHERE ");
+        let like = lite.ilike();
+        lite.in_ids("a", &[1, 2])
+            .push(" AND b")
+            .push(like)
+            .bind("x");
+        let lite = lite.build();
         assert_eq!(
-            to_sqlite("SELECT * FROM t WHERE a = ANY($1) AND b ILIKE $2"),
-            "SELECT * FROM t WHERE a IN (SELECT value FROM json_each(?1)) AND b LIKE ?2"
+            lite.sql,
+            "SELECT * FROM t WHERE a IN (SELECT value FROM json_each(?)) AND b LIKE ?"
         );
+        assert_eq!(lite.values.map(|v| v.0.len()), Some(2));
     }
 
     #[test]

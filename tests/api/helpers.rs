@@ -1,10 +1,15 @@
-//! The test harness: a real server per test on a fresh database, PostgreSQL or SQLite.
+//! The test harness: a real server per test on a fresh database, PostgreSQL or SQLite, copied
+//! from a migrated and seeded template.
 
 use std::{
     future::Future,
     net::SocketAddr,
+    path::{Path, PathBuf},
     pin::Pin,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use annals::{config::Config, db::StatementCounter, startup::App};
@@ -57,7 +62,7 @@ pub fn postgres_available(url: &str) -> Result<(), String> {
 }
 
 impl TestDb {
-    /// Creates an empty database.
+    /// Creates an empty database (not migrated): for tests of migrating and seeding.
     pub async fn create(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
@@ -73,34 +78,198 @@ impl TestDb {
                 }
             }
             Backend::Postgres => {
-                use sea_orm::ConnectionTrait;
                 let server = postgres_url().expect("PostgreSQL tests need a server");
-                let name = format!(
-                    "annals_test_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed),
-                    uuid::Uuid::new_v4().simple()
-                );
-                let admin = sea_orm::Database::connect(&server)
-                    .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-                Self {
-                    url: format!("{base}/{name}"),
-                    _dir: None,
-                    postgres: Some((server, name)),
-                }
+                Self::create_postgres(&server, "").await
             }
         }
     }
 }
 
+/// A hash of everything that decides what a migrated, seeded database holds: the migrations,
+/// the seed documents and the library's source (which imports them). Templates are named by
+/// it, so a change to any of these builds a new one and an unchanged tree reuses the last.
+fn template_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| {
+        use sha2::Digest;
+        fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, files);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["migrations/src", "seeds", "src"] {
+            walk(&root.join(dir), &mut files);
+        }
+        files.sort();
+        let mut hash = sha2::Sha256::new();
+        for file in files {
+            hash.update(
+                file.strip_prefix(root)
+                    .unwrap_or(&file)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
+            hash.update(std::fs::read(&file).unwrap_or_default());
+        }
+        hash.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    })
+}
+
+/// Migrates and seeds the database at `url` as the server does on its first start.
+async fn migrate_and_seed(url: &str) {
+    let maintenance = annals::db::Db::connect_for_maintenance(&Config::defaults(url))
+        .await
+        .unwrap_or_else(|e| panic!("connect to the template: {}", e.message()));
+    annals::store::prepare(&maintenance.conn, true)
+        .await
+        .unwrap_or_else(|e| panic!("migrate and seed the template: {}", e.message()));
+    maintenance.close().await;
+}
+
+/// Runs `work` to completion on a runtime of its own (on its own thread, so it can be called
+/// from inside a test's runtime).
+fn on_own_runtime<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(work)
+    })
+    .join()
+    .expect("template setup panicked")
+}
+
+/// The migrated, seeded SQLite file every seeded test database is copied from: built once
+/// (under a temporary name, then renamed, so concurrent test processes never see half of one)
+/// and kept in the target directory for later runs.
+fn sqlite_template() -> &'static Path {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let path = dir.join(format!("annals_test_template_{}.db", template_key()));
+        if path.exists() {
+            return path;
+        }
+        let building = tempfile::tempdir_in(dir).expect("temp dir for the template");
+        let file = building.path().join("template.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        on_own_runtime(async move { migrate_and_seed(&url).await });
+        std::fs::rename(&file, &path).expect("move the template into place");
+        path
+    })
+}
+
+/// The name of the migrated, seeded PostgreSQL database every seeded test database is
+/// created from (`CREATE DATABASE ... TEMPLATE`). Built once under a name of its own and
+/// renamed; when another test process renamed its copy first, this one is dropped.
+fn postgres_template(server: &str) -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let server = server.to_owned();
+        let name = format!("annals_test_template_{}", template_key());
+        on_own_runtime(async move {
+            use sea_orm::ConnectionTrait;
+            let admin = sea_orm::Database::connect(&server)
+                .await
+                .expect("connect to PostgreSQL");
+            let exists = admin
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    format!("SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"),
+                ))
+                .await
+                .expect("look for the template")
+                .is_some();
+            if !exists {
+                let building = format!("{name}_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {building}"))
+                    .await
+                    .expect("create the template");
+                let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
+                migrate_and_seed(&format!("{base}/{building}")).await;
+                if admin
+                    .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .await
+                    .is_err()
+                {
+                    // Another process got there first: use its template.
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
+                        ))
+                        .await;
+                }
+            }
+            admin.close().await.ok();
+            name
+        })
+    })
+}
+
 impl TestDb {
+    /// Creates a database that is already migrated and seeded, as the server leaves an empty
+    /// one on its first start: a copy of a template built once per source tree (PostgreSQL
+    /// `CREATE DATABASE ... TEMPLATE`, SQLite a file copy), so no test re-runs the migrations.
+    pub async fn seeded(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let file = dir.path().join("annals.db");
+                std::fs::copy(sqlite_template(), &file).expect("copy the template");
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", file.display()),
+                    _dir: Some(dir),
+                    postgres: None,
+                }
+            }
+            Backend::Postgres => {
+                let server = postgres_url().expect("PostgreSQL tests need a server");
+                let template = postgres_template(&server);
+                Self::create_postgres(&server, &format!(" TEMPLATE {template}")).await
+            }
+        }
+    }
+
+    /// Creates `annals_test_...` on `server` with `CREATE DATABASE name{options}`.
+    async fn create_postgres(server: &str, options: &str) -> Self {
+        use sea_orm::ConnectionTrait;
+        let name = format!(
+            "annals_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            uuid::Uuid::new_v4().simple()
+        );
+        let admin = sea_orm::Database::connect(server)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}{options}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(server);
+        Self {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            postgres: Some((server.to_owned(), name)),
+        }
+    }
+
     /// A database someone else made and removes (a test's own cluster): used as it is.
     pub fn existing(url: String) -> Self {
         Self {
@@ -166,7 +335,7 @@ impl TestApp {
 
     /// Starts a server after `configure` adjusts the settings.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
-        Self::spawn_on(backend, TestDb::create(backend).await, configure).await
+        Self::spawn_on(backend, TestDb::seeded(backend).await, configure).await
     }
 
     /// Starts a server on an existing test database (migrated and seeded on start as usual).
@@ -175,7 +344,7 @@ impl TestApp {
         test_db: TestDb,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
-        let mut config = Config::for_database(test_db.url.clone());
+        let mut config = Config::defaults(test_db.url.clone());
         config.listen = "127.0.0.1:0".parse().unwrap();
         // Tests written before the response cache write through plain SQL and read at once;
         // the caching tests turn it on.
@@ -380,6 +549,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The `annals` binary with an empty environment: a child process sees only the variables a
+/// test sets, never the runner's `ANNALS_*`, `DATABASE_URL`, `OTEL_*` or `RUST_BACKTRACE`.
+pub fn annals_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_annals"));
+    command.env_clear();
+    command
+}
+
 /// Runs the `annals` binary with `DATABASE_URL`; returns (exit ok, stdout, stderr).
 pub fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
     run_cli_with_input(database_url, args, None)
@@ -392,11 +569,10 @@ pub fn run_cli_with_input(
     input: Option<&[u8]>,
 ) -> (bool, String, String) {
     use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_annals"))
+    let mut child = annals_command()
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("ANNALS_LOG", "warn")
-        .env_remove("RUST_BACKTRACE")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

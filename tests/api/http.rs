@@ -196,7 +196,7 @@ pub async fn cors_is_off_unless_configured(app: TestApp) {
             .is_none()
     );
     let open = TestApp::spawn_with(app.backend, |c| {
-        c.cors_origins = vec!["https://example.org".into()]
+        c.cors_origins = vec!["https://example.org".into()];
     })
     .await;
     let response = preflight(&open, "https://example.org").await.unwrap();

@@ -385,7 +385,7 @@ pub async fn old_revisions_are_migrated_and_revertable(app: TestApp) {
         q.into_table(sea_orm::sea_query::Alias::new(table))
             .columns(columns.iter().map(|c| sea_orm::sea_query::Alias::new(*c)))
             .values_panic(values.into_iter().map(Into::into));
-        q.to_owned()
+        q.clone()
     };
     let statements = [
         insert(

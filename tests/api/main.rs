@@ -66,8 +66,24 @@ fn main() {
         eprintln!("\n*** {banner}\n");
     }
 
-    let mut trials = Vec::new();
-    for (name, test) in all_tests() {
+    let tests = all_tests();
+    let registered: Vec<&'static str> = tests.iter().map(|(name, _)| *name).collect();
+    let mut trials = vec![Trial::test(
+        "registry::every_test_fn_is_registered",
+        move || {
+            let missing = unregistered(&registered);
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "add to all_tests() in tests/api/main.rs: {}",
+                    missing.join(", ")
+                )
+                .into())
+            }
+        },
+    )];
+    for (name, test) in tests {
         for backend in [Backend::Sqlite, Backend::Postgres] {
             let label = match backend {
                 Backend::Sqlite => "sqlite",
@@ -91,6 +107,46 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
+/// Test functions in `tests/api/*.rs` (top-level `async fn NAME(app: TestApp)`) missing from
+/// `registered`: a test written but not listed would otherwise never run.
+fn unregistered(registered: &[&str]) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api");
+    let mut missing = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read tests/api")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    files.sort();
+    for path in files {
+        let module = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let source = std::fs::read_to_string(&path).expect("read a test source");
+        for line in source.lines() {
+            let Some(rest) = line
+                .strip_prefix("pub async fn ")
+                .or_else(|| line.strip_prefix("async fn "))
+            else {
+                continue;
+            };
+            let Some((name, params)) = rest.split_once('(') else {
+                continue;
+            };
+            if !params.contains(": TestApp)") {
+                continue;
+            }
+            let full = format!("{module}::{name}");
+            if !registered.contains(&full.as_str()) {
+                missing.push(full);
+            }
+        }
+    }
+    missing
+}
+
+/// Every test function; the `registry` trial fails when one in `tests/api` is missing here.
 fn all_tests() -> Vec<(&'static str, TestFn)> {
     tests![
         caching::get_answers_are_cacheable_and_304_costs_no_sql,

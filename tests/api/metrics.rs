@@ -299,7 +299,7 @@ pub async fn metrics_list_every_series_and_grow_as_requests_run(app: TestApp) {
 
 pub async fn metrics_can_have_a_listener_of_their_own(app: TestApp) {
     let separate = TestApp::spawn_with(app.backend, |c| {
-        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     })
     .await;
     let addr = separate.metrics_addr.expect("a metrics listener");
@@ -344,15 +344,12 @@ impl Server {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_annals"));
+        let mut command = crate::helpers::annals_command();
         command
             .arg("serve")
             .env("DATABASE_URL", &app.database_url)
             .env("ANNALS_LISTEN", &addr)
             .env("ANNALS_LOG", "info")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .env_remove("NO_COLOR")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (key, value) in env {

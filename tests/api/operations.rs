@@ -226,6 +226,7 @@ pub async fn an_unwritable_sqlite_file_stops_start_up(app: TestApp) {
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&binary)
         .arg("serve")
+        .env_clear()
         .env("DATABASE_URL", &url)
         .env("ANNALS_LISTEN", "127.0.0.1:0")
         .env("ANNALS_LOG", "error")
@@ -322,7 +323,7 @@ fn start_server(database_url: &str, env: &[(&str, &str)]) -> (u16, std::process:
         .local_addr()
         .unwrap()
         .port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_annals"));
+    let mut command = crate::helpers::annals_command();
     command
         .arg("serve")
         .env("DATABASE_URL", database_url)

@@ -88,7 +88,7 @@ impl Ws {
                 Some(Ok(Message::Close(Some(frame)))) => {
                     return Got::Close(frame.code.into(), frame.reason.to_string());
                 }
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return Got::Gone,
+                Some(Ok(Message::Close(None)) | Err(_)) | None => return Got::Gone,
                 Some(Ok(_)) => {}
             }
         }
@@ -328,7 +328,13 @@ pub async fn mutations_over_websocket_are_forbidden(app: TestApp) {
     assert_eq!(app.count("articles").await, 1);
 }
 
+/// The init timeout is a setting (3 s by default); shortened here so the test takes 300 ms.
 pub async fn no_connection_init_within_3s_closes_4408(app: TestApp) {
+    const INIT_TIMEOUT_MS: u64 = 300;
+    let app = TestApp::spawn_with(app.backend, |config| {
+        config.timings.ws_init_timeout_ms = INIT_TIMEOUT_MS;
+    })
+    .await;
     let started = Instant::now();
     let mut ws = Ws::connect(app.addr).await;
     let (code, reason) = ws.closed().await;
@@ -336,7 +342,8 @@ pub async fn no_connection_init_within_3s_closes_4408(app: TestApp) {
     assert_eq!(code, 4408, "{reason}");
     assert_eq!(reason, "Connection initialisation timeout");
     assert!(
-        waited >= Duration::from_millis(2_900) && waited < Duration::from_secs(5),
+        waited >= Duration::from_millis(INIT_TIMEOUT_MS - 10)
+            && waited < Duration::from_millis(INIT_TIMEOUT_MS + 2_000),
         "closed after {waited:?}"
     );
 }
@@ -535,7 +542,7 @@ impl ServerProcess {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_annals"))
+        let child = crate::helpers::annals_command()
             .arg("serve")
             .env("DATABASE_URL", &app.database_url)
             .env("ANNALS_LISTEN", &addr)
@@ -697,13 +704,21 @@ pub async fn the_listener_reconnects_after_its_connection_drops(app: TestApp) {
     assert!(sent.contains(&version), "{message}");
 }
 
+/// The keepalive is a setting (12 s by default); shortened here so the test takes well under
+/// a second.
 pub async fn a_client_that_stops_answering_pings_is_dropped(app: TestApp) {
+    const KEEPALIVE_MS: u64 = 200;
+    let app = TestApp::spawn_with(app.backend, |config| {
+        config.timings.ws_keepalive_ms = KEEPALIVE_MS;
+    })
+    .await;
     let mut ws = Ws::ready(app.addr).await;
     ws.subscribe("1", CHANGES, json!({})).await;
     assert!(ws.sync().await.is_empty());
     subscribers(&app, 1).await;
-    // Not reading means not answering the server's pings (tungstenite answers on read).
-    tokio::time::sleep(Duration::from_secs(26)).await;
+    // Not reading means not answering the server's pings (tungstenite answers on read): two
+    // intervals without an answer, and a margin.
+    tokio::time::sleep(Duration::from_millis(3 * KEEPALIVE_MS)).await;
     // The server gave up on this client: its subscription is gone...
     assert_eq!(app.events.subscribers(), 0);
     // ...and so is the connection, without a close handshake.
@@ -1019,7 +1034,11 @@ pub async fn a_slow_subscriber_does_not_hold_back_the_fast_ones(app: TestApp) {
     };
     let Some(lagged) = lagged else {
         assert!(
-            stalled >= annals::http::ws::WRITE_TIMEOUT - Duration::from_secs(1),
+            stalled
+                >= annals::config::Config::defaults("")
+                    .timings
+                    .ws_write_timeout()
+                    - Duration::from_secs(1),
             "the slow socket was closed after {stalled:?}, before the write timeout"
         );
         return;

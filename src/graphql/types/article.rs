@@ -1,5 +1,6 @@
 //! The `Article` type.
 
+use crate::graphql::batch::load;
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -16,7 +17,6 @@ use crate::{
         ids::GlobalId,
         loaders::{
             PointsOfArticle, RevisionOfArticle, RevisionsOfArticle, SectionsOfArticle, TopicsOf,
-            load,
         },
         pagination::{ListId, PageArgs},
     },

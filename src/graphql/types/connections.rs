@@ -1,14 +1,12 @@
 //! The connection types of every paginated list, and how each counts its whole list.
 
+use crate::graphql::batch::load;
 use async_graphql::{Context, Result};
 
 use super::{Article, Reaction, Reform, Topic};
 use crate::{
     connection_type,
-    graphql::{
-        context::db,
-        loaders::{ArticleCountOfTopic, load},
-    },
+    graphql::{context::db, loaders::ArticleCountOfTopic},
     store::{
         self,
         articles::ArticleFilter,

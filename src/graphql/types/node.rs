@@ -1,5 +1,6 @@
 //! The Relay `Node` interface and resolving global IDs to objects.
 
+use crate::graphql::batch::load;
 use async_graphql::{ErrorExtensions, ID, Interface, Result};
 
 use super::{Article, Reaction, Reform, Section, Topic};
@@ -7,7 +8,7 @@ use crate::{
     error::Error,
     graphql::{
         ids::GlobalId,
-        loaders::{ArticleById, PointById, SectionById, TopicById, load},
+        loaders::{ArticleById, PointById, SectionById, TopicById},
     },
     store::points::PointKind,
 };

@@ -1,12 +1,13 @@
 //! The `Reform` and `Reaction` types, which share one shape.
 
+use crate::graphql::batch::load;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{Article, Section, Topic};
 use crate::{
     graphql::{
         ids::GlobalId,
-        loaders::{ArticleById, SectionById, TopicsOf, load},
+        loaders::{ArticleById, SectionById, TopicsOf},
     },
     store::{
         points::{Point, PointKind},

@@ -1,5 +1,6 @@
 //! The `Section` type.
 
+use crate::graphql::batch::load;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{Article, Reaction, Reform};
@@ -7,7 +8,7 @@ use crate::{
     entities::section,
     graphql::{
         ids::GlobalId,
-        loaders::{ArticleById, PointsOfSection, load},
+        loaders::{ArticleById, PointsOfSection},
     },
     store::points::PointKind,
 };

@@ -1,5 +1,6 @@
 //! The `Topic` type.
 
+use crate::graphql::batch::load;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
@@ -10,7 +11,7 @@ use crate::{
     entities::topic,
     graphql::{
         ids::GlobalId,
-        loaders::{ArticlesOfTopic, PointsOfTopic, load},
+        loaders::{ArticlesOfTopic, PointsOfTopic},
         pagination::{ListId, PageArgs},
     },
     store::{articles::ArticleSort, page::Page, points::PointKind},

@@ -1,0 +1,58 @@
+//! What every transport reads off a request before executing it: who sent it ([`caller`]) and
+//! which kind of operation it selects ([`operation_type`]). Shared by the HTTP handlers
+//! ([`super::graphql`]) and the WebSocket ([`super::ws`]), so neither reaches into the other.
+
+use std::net::{IpAddr, SocketAddr};
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::{
+    extract::ConnectInfo,
+    http::{Extensions, HeaderMap, header},
+};
+
+use super::{AppState, Arrived, REQUEST_ID};
+use crate::graphql::{execute::Caller, guards};
+
+/// The type of the operation `query` selects. The text is checked against the guards first
+/// (the parser must never see hostile nesting); text that does not parse gives `None`, and
+/// execution then reports the real error.
+pub fn operation_type(
+    state: &AppState,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    let limits = guards::QueryLimits {
+        max_query_bytes: state.config.limits.query_bytes,
+        max_value_nesting: state.config.limits.nesting,
+        ..Default::default()
+    };
+    guards::check_text(query, &limits).ok()?;
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        _ => None,
+    }
+}
+
+/// Who sent the request: its id, its `Authorization` header, and its address.
+pub fn caller(headers: &HeaderMap, extensions: &Extensions) -> Caller {
+    Caller {
+        request_id: headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned(),
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        peer: extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| -> IpAddr { addr.ip() }),
+        arrived: extensions.get::<Arrived>().map(|Arrived(at)| *at),
+        dependencies: None,
+    }
+}
