@@ -217,9 +217,8 @@ async fn run(opts: HashMap<String, String>) -> Result<(), String> {
     let per_sub_kib = (rss_after.saturating_sub(rss_before)) as f64 / ready.max(1) as f64;
     let cpu_ms =
         (cpu_after.saturating_sub(cpu_before)) as f64 * 1e3 / clock_ticks() / events as f64;
-    let own_cpu_ms = (own_cpu_after.saturating_sub(own_cpu_before)) as f64 * 1e3
-        / clock_ticks()
-        / events as f64;
+    let own_cpu_ms =
+        (own_cpu_after.saturating_sub(own_cpu_before)) as f64 * 1e3 / clock_ticks() / events as f64;
     let report = json!({
         "subscribers": n,
         "ready": ready,
