@@ -11,10 +11,16 @@
 //!   event. NOTIFY inside the transaction would close that gap, but it would tie the bus to
 //!   every writer's transaction; subscribers that must not miss a change re-read the article
 //!   (`version` tells them whether they are behind).
-//! - Each process LISTENs on one dedicated connection; every notification, including this
-//!   process's own, reaches local subscribers through the listener, so all subscribers of a
-//!   process see events in one order. When that connection drops, the listener reconnects;
-//!   notifications sent meanwhile are lost (logged as a warning).
+//! - A process's own events reach its subscribers directly, before the NOTIFY (no round trip
+//!   through the database), and go out to the other processes through NOTIFY. Each
+//!   notification names the bus that sent it ([`EventBus`] has a random origin), and the
+//!   listener drops those of its own bus, so a local event is delivered once.
+//! - Each process LISTENs on one dedicated connection for the other processes' events. All
+//!   subscribers of a process see events in one order (one local broadcast); two processes
+//!   may interleave each other's events differently, as they already could when two writers
+//!   committed at once (an event's `version` orders the changes to one article). When that
+//!   connection drops, the listener reconnects; notifications sent meanwhile are lost (logged
+//!   as a warning); the process's own events still reach its subscribers.
 //! - Each subscriber has a bounded buffer ([`SUBSCRIBER_BUFFER`]); one that falls further behind
 //!   gets [`broadcast::error::RecvError::Lagged`] with the number of events it missed, and
 //!   writers never wait for subscribers.
@@ -67,6 +73,16 @@ pub struct ArticleEvent {
 /// Buffered events per subscriber before it counts as too slow.
 pub const SUBSCRIBER_BUFFER: usize = 256;
 
+/// A notification's payload: the event, and the bus that published it (absent in payloads
+/// of older processes, which are delivered).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Notification {
+    #[serde(default)]
+    origin: Option<String>,
+    #[serde(flatten)]
+    event: ArticleEvent,
+}
+
 /// Fans article events out to every subscriber of this process.
 #[derive(Debug, Clone)]
 pub struct EventBus {
@@ -82,6 +98,8 @@ pub struct EventBus {
     /// The content version, read on the listener's connection after each content-change
     /// notification (and after each reconnect), on PostgreSQL.
     versions: Option<watch::Receiver<i64>>,
+    /// Names this bus in its notifications, so its listener skips its own events.
+    origin: Arc<str>,
 }
 
 /// A receiver taken before a subscription executes, so no event after that moment is missed;
@@ -118,6 +136,7 @@ impl EventBus {
             listener: None,
             shared: Arc::default(),
             versions: None,
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
         }
     }
 
@@ -141,6 +160,7 @@ impl EventBus {
                 options,
                 bus.sender.clone(),
                 versions,
+                bus.origin.clone(),
                 bus.stop.clone(),
             ));
             bus.listener = Some(Arc::new(tokio::sync::Mutex::new(Some(task))));
@@ -159,17 +179,27 @@ impl EventBus {
         bus
     }
 
-    /// Publishes a committed change. Call only after the transaction commits. A failure to
-    /// NOTIFY is logged, not returned: the change itself is already committed.
+    /// Publishes a committed change: to this process's subscribers at once, and on
+    /// PostgreSQL to the other processes with NOTIFY. Call only after the transaction
+    /// commits. A failure to NOTIFY is logged, not returned: the change itself is already
+    /// committed.
     pub async fn publish(&self, event: ArticleEvent) {
         metrics::count(metrics::EVENTS_PUBLISHED, 1);
+        metrics::count(metrics::EVENTS_RECEIVED, 1);
         let Some(db) = &self.notify else {
-            metrics::count(metrics::EVENTS_RECEIVED, 1);
             // No subscribers is not an error.
             let _ = self.sender.send(event);
             return;
         };
-        let payload = match serde_json::to_string(&event) {
+        let notification = Notification {
+            origin: Some(self.origin.to_string()),
+            event,
+        };
+        let payload = serde_json::to_string(&notification);
+        let event = notification.event;
+        // No subscribers is not an error.
+        let _ = self.sender.send(event.clone());
+        let payload = match payload {
             Ok(payload) => payload,
             Err(err) => {
                 tracing::error!(error = %err, "cannot encode an article event");
@@ -250,6 +280,7 @@ async fn relay(
     options: PgOptions,
     sender: broadcast::Sender<ArticleEvent>,
     versions: watch::Sender<i64>,
+    origin: Arc<str>,
     stop: CancellationToken,
 ) {
     read_version(&mut listener, &versions).await;
@@ -266,8 +297,12 @@ async fn relay(
             }
             Ok(Some(notification)) => {
                 backoff = Duration::from_millis(100);
-                match serde_json::from_str::<ArticleEvent>(notification.payload()) {
-                    Ok(event) => {
+                match serde_json::from_str::<Notification>(notification.payload()) {
+                    // This bus's own event: its subscribers have had it (see `publish`).
+                    Ok(Notification {
+                        origin: Some(from), ..
+                    }) if *from == *origin => {}
+                    Ok(Notification { event, .. }) => {
                         metrics::count(metrics::EVENTS_RECEIVED, 1);
                         let _ = sender.send(event);
                     }

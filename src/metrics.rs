@@ -294,6 +294,13 @@ pub fn count(name: &'static str, n: u64) {
     counter!(name).increment(n);
 }
 
+/// A handle on counter `name`, for counts made per subscriber per event: incrementing it
+/// skips the recorder's look-up of the series that [`count`] makes each time. Take it after
+/// the recorder is installed (a handle taken before stays a no-op).
+pub fn counter_handle(name: &'static str) -> metrics::Counter {
+    counter!(name)
+}
+
 /// What `/metrics` reads at scrape time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges {

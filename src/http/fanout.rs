@@ -20,10 +20,11 @@
 use std::{
     collections::HashMap,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use async_graphql::Request;
+use axum::extract::ws::Utf8Bytes;
 use futures::{Stream, StreamExt, stream};
 use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -42,13 +43,64 @@ use crate::{
 /// (as JSON), and the budget's client when budgets are on.
 pub type Key = (String, Option<String>, String, String, Option<String>);
 
+/// A message payload serialized once, with the message around it also built once: for the
+/// first operation id it is sent under, and shared by every socket that sends it under the
+/// same id (most clients number their operations alike). Other ids build their own.
+#[derive(Debug)]
+pub struct Payload {
+    json: Box<str>,
+    /// `(id, type)` and the text of `{"id":..,"type":..,"payload":..}` for them.
+    message: OnceLock<(Box<str>, &'static str, Utf8Bytes)>,
+}
+
+impl Payload {
+    /// A payload of this JSON.
+    pub fn new(json: impl Into<Box<str>>) -> Arc<Self> {
+        Arc::new(Self {
+            json: json.into(),
+            message: OnceLock::new(),
+        })
+    }
+
+    /// The payload's JSON.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The text of the `kind` message (`next`, `error`) of operation `id` with this payload.
+    pub fn message(&self, id: &str, kind: &'static str) -> Utf8Bytes {
+        let (for_id, for_kind, text) = self
+            .message
+            .get_or_init(|| (id.into(), kind, message(id, kind, &self.json).into()));
+        if **for_id == *id && *for_kind == kind {
+            text.clone()
+        } else {
+            message(id, kind, &self.json).into()
+        }
+    }
+}
+
+/// `{"id":..,"type":..,"payload":..}` around an already serialized payload.
+fn message(id: &str, kind: &str, payload: &str) -> String {
+    let id = serde_json::to_string(id).unwrap_or_default();
+    let mut text = String::with_capacity(id.len() + kind.len() + payload.len() + 32);
+    text.push_str("{\"id\":");
+    text.push_str(&id);
+    text.push_str(",\"type\":\"");
+    text.push_str(kind);
+    text.push_str("\",\"payload\":");
+    text.push_str(payload);
+    text.push('}');
+    text
+}
+
 /// One result of a shared subscription, serialized once.
 #[derive(Debug, Clone)]
 pub enum Shared {
-    /// The JSON of a `next` message's payload.
-    Next(Arc<str>),
-    /// The JSON of an `error` message's payload (the operation failed before executing).
-    Error(Arc<str>),
+    /// A `next` message's payload.
+    Next(Arc<Payload>),
+    /// An `error` message's payload (the operation failed before executing).
+    Error(Arc<Payload>),
     /// The subscription ended.
     Complete,
 }
@@ -138,6 +190,7 @@ impl Fanout {
             fanout: self.clone(),
             key: receiver.1.1,
             hub: receiver.1.0,
+            delivered: metrics::counter_handle(metrics::EVENTS_DELIVERED),
         };
         Box::pin(stream::unfold(
             State::Live(receiver.0, member),
@@ -151,7 +204,7 @@ impl Fanout {
                 };
                 match receiver.recv().await {
                     Ok(Shared::Next(payload)) => {
-                        metrics::count(metrics::EVENTS_DELIVERED, 1);
+                        member.delivered.increment(1);
                         Some((Shared::Next(payload), State::Live(receiver, member)))
                     }
                     Ok(Shared::Error(errors)) => Some((Shared::Error(errors), State::Done)),
@@ -192,6 +245,8 @@ struct Member {
     fanout: Fanout,
     key: Arc<Key>,
     hub: u64,
+    /// Counts this member's deliveries (a handle: no look-up per event).
+    delivered: ::metrics::Counter,
 }
 
 impl Drop for Member {
@@ -227,12 +282,12 @@ async fn run_hub(
             let errors = serde_json::to_string(&executed.response.errors).unwrap_or_default();
             drop(results);
             fanout.remove(&key, id);
-            let _ = sender.send(Shared::Error(errors.into()));
+            let _ = sender.send(Shared::Error(Payload::new(errors)));
             return;
         }
         first = false;
         let payload = serde_json::to_string(&executed).unwrap_or_default();
-        let _ = sender.send(Shared::Next(payload.into()));
+        let _ = sender.send(Shared::Next(Payload::new(payload)));
     }
     // The stream ended: let go of its receiver before the members hear `complete`.
     drop(results);
@@ -242,7 +297,7 @@ async fn run_hub(
 
 /// The payload a member that missed `missed` results gets (`errors` first, as every
 /// response is written).
-fn lagged(missed: u64) -> Arc<str> {
+fn lagged(missed: u64) -> Arc<Payload> {
     let error = json!({
         "message": lagged_message(missed),
         "extensions": {
@@ -251,5 +306,32 @@ fn lagged(missed: u64) -> Arc<str> {
             "missed": missed,
         },
     });
-    format!("{{\"errors\":[{error}],\"data\":null}}").into()
+    Payload::new(format!("{{\"errors\":[{error}],\"data\":null}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Payload;
+
+    #[test]
+    fn a_message_is_built_once_per_id_and_right_for_every_id() {
+        let payload = Payload::new(r#"{"data":{"x":1}}"#);
+        let first = payload.message("1", "next");
+        assert_eq!(
+            first.as_str(),
+            r#"{"id":"1","type":"next","payload":{"data":{"x":1}}}"#
+        );
+        // The same id shares the bytes built first.
+        let again = payload.message("1", "next");
+        assert_eq!(again.as_str().as_ptr(), first.as_str().as_ptr());
+        // Another id (escaped as JSON) or type gets a message of its own.
+        assert_eq!(
+            payload.message("a\"b", "next").as_str(),
+            r#"{"id":"a\"b","type":"next","payload":{"data":{"x":1}}}"#
+        );
+        assert_eq!(
+            payload.message("1", "error").as_str(),
+            r#"{"id":"1","type":"error","payload":{"data":{"x":1}}}"#
+        );
+    }
 }

@@ -65,7 +65,7 @@ use crate::{
         execute::{Caller, Executed},
         extension::{coded, limit_error},
     },
-    http::fanout::Shared,
+    http::fanout::{Payload, Shared},
 };
 
 /// The WebSocket subprotocol spoken here.
@@ -234,10 +234,10 @@ struct SubscribePayload {
 
 /// What an operation's stream yields.
 enum Out {
-    /// A result: `next`, with this payload (JSON, possibly shared with other subscribers).
-    Next(Arc<str>),
+    /// A result: `next`, with this payload (possibly shared with other subscribers).
+    Next(Arc<Payload>),
     /// The operation failed before executing: `error` (and no `complete`), with this payload.
-    Error(Arc<str>),
+    Error(Arc<Payload>),
     /// The operation ended: `complete`.
     Complete,
 }
@@ -313,10 +313,14 @@ impl Connection {
         let every = timings.ws_keepalive();
         let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut heard_since_ping = true;
+        // Made once: a fresh `cancelled()` each turn would lock the token's waiter list (shared
+        // by every socket) twice per message, to register and to drop.
+        let cancelled = closing.cancelled();
+        tokio::pin!(cancelled);
         loop {
             tokio::select! {
                 biased;
-                () = closing.cancelled() => {
+                () = &mut cancelled => {
                     return close_with(close::GOING_AWAY, "Server shutting down");
                 }
                 () = &mut init_deadline, if !self.init_received => {
@@ -550,18 +554,15 @@ impl Connection {
         self.send_payload(id, "error", &to_json(&errors)).await
     }
 
-    /// Writes `{"id":..,"type":..,"payload":..}` around an already serialized payload.
-    async fn send_payload(&mut self, id: &str, kind: &str, payload: &str) -> Result<(), End> {
-        let id = serde_json::to_string(id).unwrap_or_default();
-        let mut text = String::with_capacity(id.len() + payload.len() + 40);
-        text.push_str("{\"id\":");
-        text.push_str(&id);
-        text.push_str(",\"type\":\"");
-        text.push_str(kind);
-        text.push_str("\",\"payload\":");
-        text.push_str(payload);
-        text.push('}');
-        self.send(Message::Text(text.into())).await
+    /// Writes `{"id":..,"type":..,"payload":..}` around an already serialized payload (built
+    /// once for every socket that sends it under the same id).
+    async fn send_payload(
+        &mut self,
+        id: &str,
+        kind: &'static str,
+        payload: &Payload,
+    ) -> Result<(), End> {
+        self.send(Message::Text(payload.message(id, kind))).await
     }
 
     async fn send_json(&mut self, message: Value) -> Result<(), End> {
@@ -618,6 +619,6 @@ fn truncate(mut text: String, max: usize) -> String {
 }
 
 /// JSON of a payload, kept in the order it was built (selection order, `errors` first).
-fn to_json(value: &impl serde::Serialize) -> Arc<str> {
-    serde_json::to_string(value).unwrap_or_default().into()
+fn to_json(value: &impl serde::Serialize) -> Arc<Payload> {
+    Payload::new(serde_json::to_string(value).unwrap_or_default())
 }

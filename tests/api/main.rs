@@ -268,6 +268,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         subscriptions::two_server_processes_share_events,
         subscriptions::sigterm_closes_sockets_with_1001_and_exits,
         subscriptions::the_listener_reconnects_after_its_connection_drops,
+        subscriptions::own_events_arrive_directly_and_once,
         subscriptions::a_client_that_stops_answering_pings_is_dropped,
         subscriptions::a_close_frame_is_echoed,
         subscriptions::queries_over_websocket_get_what_http_gets,

@@ -155,7 +155,18 @@ fn cli_import(app: &TestApp, slug: &str) {
 /// Imports an edited seed document as `slug` in this process through the editing layer,
 /// which publishes on the app's bus after the commit, as a mutation does.
 async fn import_in_process(app: &TestApp, slug: &str) -> ArticleEvent {
-    let editing = annals::editing::Editing::new(app.db.clone(), app.events.clone());
+    import_through(app, slug, app.events.clone()).await
+}
+
+/// Imports an edited seed document as `slug` in this process, announcing it on `events`
+/// (a publisher bus stands for another process: on PostgreSQL its events reach the
+/// server only through NOTIFY).
+async fn import_through(
+    app: &TestApp,
+    slug: &str,
+    events: annals::events::EventBus,
+) -> ArticleEvent {
+    let editing = annals::editing::Editing::new(app.db.clone(), events);
     let request = annals::editing::import::ImportRequest {
         document: edited_seed(),
         slug: Some(slug.to_owned()),
@@ -687,11 +698,13 @@ pub async fn the_listener_reconnects_after_its_connection_drops(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(killed.len(), 1, "one LISTEN connection");
-    // Notifications sent while it was down are lost; repeat until one arrives.
+    // Notifications sent while it was down are lost; repeat until one arrives. They come
+    // from another bus (as from another process): the server's own reach it without NOTIFY.
+    let other = annals::events::EventBus::publisher(&app.db);
     let mut sent = Vec::new();
     let message = loop {
         assert!(sent.len() < 15, "the listener never came back");
-        sent.push(import_in_process(&app, SLUG).await.version);
+        sent.push(import_through(&app, SLUG, other.clone()).await.version);
         if let Ok(Got::Json(message)) =
             tokio::time::timeout(Duration::from_secs(1), ws.next()).await
         {
@@ -702,6 +715,29 @@ pub async fn the_listener_reconnects_after_its_connection_drops(app: TestApp) {
         .as_i64()
         .unwrap() as i32;
     assert!(sent.contains(&version), "{message}");
+}
+
+/// On PostgreSQL a process's own events reach its subscribers without the round trip
+/// through LISTEN, and its listener skips their notifications: each arrives once, and
+/// before another process's event sent after it.
+pub async fn own_events_arrive_directly_and_once(app: TestApp) {
+    if app.backend != Backend::Postgres {
+        return; // LISTEN/NOTIFY is PostgreSQL's.
+    }
+    let mut ws = Ws::ready(app.addr).await;
+    ws.subscribe("1", CHANGES, json!({ "slug": SLUG })).await;
+    assert!(ws.sync().await.is_empty());
+    subscribers(&app, 1).await;
+    let own = import_in_process(&app, SLUG).await;
+    let message = ws.json().await;
+    let version = |message: &Value| message["payload"]["data"]["articleChanged"]["version"].clone();
+    assert_eq!(version(&message), own.version, "{message}");
+    // Notifications arrive in the order they were sent: once another bus's event is here, a
+    // duplicate of the own one would have arrived before it.
+    let other = import_through(&app, SLUG, annals::events::EventBus::publisher(&app.db)).await;
+    let message = ws.json().await;
+    assert_eq!(version(&message), other.version, "{message}");
+    assert!(ws.sync().await.is_empty());
 }
 
 /// The keepalive is a setting (12 s by default); shortened here so the test takes well under

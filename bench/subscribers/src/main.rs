@@ -1,8 +1,10 @@
 //! Subscription benchmark client: opens many `graphql-transport-ws` subscribers of one
 //! article (127.0.0.1 only, many sockets per task), then sends one `updateArticle` a second
 //! and reports, per event, the time from sending the mutation to the last subscriber's
-//! `next` (an upper bound on commit-to-last-subscriber), the servers' RSS before and after
-//! subscribing, and their CPU per event. See bench/SUBSCRIPTIONS.md.
+//! `next` (an upper bound on commit-to-last-subscriber), from the mutation's answer to the
+//! last `next` (a lower bound: the answer leaves after the commit), and from sending to the
+//! first subscriber's `next`; the servers' RSS before and after subscribing, and their CPU
+//! and this client's own CPU per event. See bench/SUBSCRIPTIONS.md.
 //!
 //! ```text
 //! annals-bench-subscribers --ws ws://127.0.0.1:8080/graphql/ws[,ws://127.0.0.1:8081/graphql/ws]
@@ -22,7 +24,12 @@ use std::{
 
 use futures::{SinkExt, StreamExt, stream::SelectAll};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::{
+    Message, client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig,
+};
+
+/// Each socket's read buffer.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 const SUBSCRIPTION: &str = "subscription($slug: String) { articleChanged(slug: $slug) { kind version article { title version } } }";
 
@@ -30,6 +37,8 @@ const SUBSCRIPTION: &str = "subscription($slug: String) { articleChanged(slug: $
 struct Tally {
     start: Instant,
     delivered: Vec<AtomicUsize>,
+    /// Nanoseconds since `start` of the earliest delivery.
+    first: Vec<AtomicU64>,
     /// Nanoseconds since `start` of the latest delivery.
     last: Vec<AtomicU64>,
     ready: AtomicUsize,
@@ -111,6 +120,7 @@ async fn run(opts: HashMap<String, String>) -> Result<(), String> {
     let tally = Arc::new(Tally {
         start: Instant::now(),
         delivered: (0..events).map(|_| AtomicUsize::new(0)).collect(),
+        first: (0..events).map(|_| AtomicU64::new(u64::MAX)).collect(),
         last: (0..events).map(|_| AtomicU64::new(0)).collect(),
         ready: AtomicUsize::new(0),
         failed: AtomicUsize::new(0),
@@ -137,8 +147,10 @@ async fn run(opts: HashMap<String, String>) -> Result<(), String> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after = rss(&pids);
     let cpu_before = cpu_ticks(&pids);
+    let own_cpu_before = cpu_ticks_of("self");
 
     let mut sent = Vec::new();
+    let mut answered = Vec::new();
     let mut round_trips = Vec::new();
     let tick = Instant::now();
     for e in 0..events {
@@ -160,6 +172,7 @@ async fn run(opts: HashMap<String, String>) -> Result<(), String> {
         }
         round_trips.push(at.elapsed().as_secs_f64() * 1e3);
         sent.push(at);
+        answered.push(Instant::now());
     }
     let wait_until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < wait_until
@@ -171,17 +184,25 @@ async fn run(opts: HashMap<String, String>) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let cpu_after = cpu_ticks(&pids);
+    let own_cpu_after = cpu_ticks_of("self");
     let rss_end = rss(&pids);
 
-    let mut latencies: Vec<f64> = sent
-        .iter()
-        .enumerate()
-        .map(|(e, at)| {
-            let last = tally.start + Duration::from_nanos(tally.last[e].load(Ordering::Relaxed));
-            last.saturating_duration_since(*at).as_secs_f64() * 1e3
-        })
-        .collect();
-    latencies.sort_by(f64::total_cmp);
+    // Per event, from `since[e]` to the delivery `at[e]` (nanoseconds after `tally.start`).
+    let span = |since: &[Instant], at: &[AtomicU64]| {
+        let mut ms: Vec<f64> = since
+            .iter()
+            .zip(at)
+            .map(|(since, at)| {
+                let at = tally.start + Duration::from_nanos(at.load(Ordering::Relaxed));
+                at.saturating_duration_since(*since).as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        ms
+    };
+    let latencies = span(&sent, &tally.last);
+    let after_answer = span(&answered, &tally.last);
+    let firsts = span(&sent, &tally.first);
     round_trips.sort_by(f64::total_cmp);
     let complete = tally
         .delivered
@@ -196,6 +217,8 @@ async fn run(opts: HashMap<String, String>) -> Result<(), String> {
     let per_sub_kib = (rss_after.saturating_sub(rss_before)) as f64 / ready.max(1) as f64;
     let cpu_ms =
         (cpu_after.saturating_sub(cpu_before)) as f64 * 1e3 / clock_ticks() / events as f64;
+    let own_cpu_ms =
+        (own_cpu_after.saturating_sub(own_cpu_before)) as f64 * 1e3 / clock_ticks() / events as f64;
     let report = json!({
         "subscribers": n,
         "ready": ready,
@@ -212,10 +235,16 @@ async fn run(opts: HashMap<String, String>) -> Result<(), String> {
             "p99": round2(pct(&latencies, 0.99)),
             "max": round2(latencies.last().copied().unwrap_or(0.0)),
         },
+        "first_subscriber_ms_p50": round2(pct(&firsts, 0.50)),
+        "last_after_mutation_answer_ms": {
+            "p50": round2(pct(&after_answer, 0.50)),
+            "p99": round2(pct(&after_answer, 0.99)),
+        },
         "mutation_round_trip_ms_p50": round2(pct(&round_trips, 0.50)),
         "rss_kib": { "before": rss_before, "subscribed": rss_after, "end": rss_end },
         "rss_kib_per_subscriber": round2(per_sub_kib),
         "server_cpu_ms_per_event": round2(cpu_ms),
+        "client_cpu_ms_per_event": round2(own_cpu_ms),
     });
     println!("{report:#}");
     for task in tasks {
@@ -274,22 +303,54 @@ async fn group(urls: Vec<String>, slug: String, base: i64, tally: Arc<Tally>) {
             continue;
         };
         let now = tally.start.elapsed().as_nanos() as u64;
-        let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
-            continue;
+        // Typed and borrowing: much cheaper than a `Value`, on cores the server shares.
+        let next = match serde_json::from_str::<NextMessage>(text.as_str()) {
+            Ok(next) if next.kind == "next" && next.payload.errors.is_none() => next,
+            _ => {
+                tally.errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
         };
-        if value["type"] != "next" || value["payload"].get("errors").is_some() {
-            tally.errors.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        let version = value["payload"]["data"]["articleChanged"]["version"]
-            .as_i64()
-            .unwrap_or(0);
+        let version = next
+            .payload
+            .data
+            .and_then(|data| data.article_changed)
+            .map_or(0, |change| change.version);
         let index = version - base - 1;
         if index >= 0 && (index as usize) < tally.delivered.len() {
             tally.delivered[index as usize].fetch_add(1, Ordering::Relaxed);
+            tally.first[index as usize].fetch_min(now, Ordering::Relaxed);
             tally.last[index as usize].fetch_max(now, Ordering::Relaxed);
         }
     }
+}
+
+/// The part of a `next` message the client checks.
+#[derive(serde::Deserialize)]
+struct NextMessage<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default)]
+    payload: NextPayload,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct NextPayload {
+    #[serde(default)]
+    errors: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    data: Option<NextData>,
+}
+
+#[derive(serde::Deserialize)]
+struct NextData {
+    #[serde(rename = "articleChanged")]
+    article_changed: Option<Change>,
+}
+
+#[derive(serde::Deserialize)]
+struct Change {
+    version: i64,
 }
 
 /// Connects, initialises, subscribes, and waits for a `pong` proving the server took it.
@@ -299,7 +360,11 @@ async fn open(url: &str, slug: &str) -> Result<Socket, String> {
         "sec-websocket-protocol",
         HeaderValue::from_static("graphql-transport-ws"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    // tungstenite 0.26 zeroes its whole read buffer before every read: at the default
+    // 128 KiB that memset was three quarters of this client's CPU, on cores it shares with
+    // the server. Messages here are a few hundred bytes.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .map_err(|e| e.to_string())?;
     let send = |v: Value| Message::text(v.to_string());
@@ -349,8 +414,14 @@ fn rss(pids: &[u32]) -> u64 {
 
 /// User plus system CPU time of `pids`, in clock ticks.
 fn cpu_ticks(pids: &[u32]) -> u64 {
-    pids.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+    pids.iter().map(|pid| cpu_ticks_of(&pid.to_string())).sum()
+}
+
+/// User plus system CPU time of process `pid` (or `self`), in clock ticks.
+fn cpu_ticks_of(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .into_iter()
         .filter_map(|stat| {
             // Fields after the command (which may contain spaces) start at ") ".
             let rest = stat.rsplit_once(") ")?.1;
