@@ -9,6 +9,7 @@ pub mod content;
 pub mod dump;
 pub mod migrate;
 pub mod page;
+pub mod persisted;
 pub mod points;
 pub mod revisions;
 pub mod search;
