@@ -344,6 +344,25 @@ impl Executor {
         self.persisted.as_deref()
     }
 
+    /// The text `request` would run once the persisted-query protocol applied (a stored
+    /// document for a known hash), or the errors it would be refused with; registers nothing.
+    /// For transports that must look at the operation before executing it (WebSocket refuses
+    /// mutations; subscriptions are shared between subscribers, each of whom must be let in).
+    pub async fn preflight(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<String, ServerError> {
+        let Some(persisted) = &self.persisted else {
+            return Ok(request.query.clone());
+        };
+        let mut probe = Request::new(request.query.clone());
+        probe.extensions = request.extensions.clone();
+        let editor = persisted.trusted_only() && self.is_editor(caller);
+        persisted.resolve(&mut probe, editor).await?;
+        Ok(probe.query)
+    }
+
     /// Whether `caller` presents a valid editor token.
     fn is_editor(&self, caller: &Caller) -> bool {
         caller.authorization.as_deref().is_some_and(|header| {

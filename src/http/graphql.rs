@@ -344,9 +344,10 @@ pub async fn get(
         }
     }
     let query = match params.query {
-        Some(query) => query,
-        // The hash only: a stored mutation is refused here like one sent as text.
-        None if request.extensions.contains_key(persisted::EXTENSION) => {
+        Some(query) if !query.is_empty() => query,
+        // The hash only (an empty text counts as none): a stored mutation is refused here
+        // like one sent as text.
+        _ if request.extensions.contains_key(persisted::EXTENSION) => {
             match state.executor.persisted() {
                 Some(store) => store
                     .text_of(&request)
@@ -356,6 +357,7 @@ pub async fn get(
                 None => String::new(),
             }
         }
+        Some(query) => query,
         None => return bad_request(&state, media, "GET /graphql needs a query parameter"),
     };
     if is_mutation(&state, &query, params.operation_name.as_deref()) {

@@ -241,5 +241,6 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         persisted::persisted_shared_across_servers,
         persisted::persisted_trusted_documents,
         persisted::persisted_cli_add_list_remove,
+        persisted::persisted_over_websocket,
     ]
 }

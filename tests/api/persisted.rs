@@ -439,3 +439,117 @@ pub async fn persisted_cli_add_list_remove(app: TestApp) {
     failure(&["persisted", "add", &d, &wrong], "not the SHA-256");
     assert_eq!(app.count("persisted_queries").await, 2);
 }
+
+/// One graphql-transport-ws exchange: `connection_init` (with `payload`), one `subscribe`,
+/// and the first message answering it.
+async fn over_websocket(app: &TestApp, init: Value, payload: Value) -> Value {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::text(
+        json!({ "type": "connection_init", "payload": init }).to_string(),
+    ))
+    .await
+    .unwrap();
+    let ack = read_json(&mut ws).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws.send(Message::text(
+        json!({ "id": "1", "type": "subscribe", "payload": payload }).to_string(),
+    ))
+    .await
+    .unwrap();
+    read_json(&mut ws).await
+}
+
+async fn read_json(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Value {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(15), ws.next())
+            .await
+            .expect("an answer within 15 s");
+        match message {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(text.as_str()).unwrap(),
+            Some(Ok(_)) => {}
+            other => panic!("the socket ended: {other:?}"),
+        }
+    }
+}
+
+/// Over WebSocket the protocol applies too: a known hash runs, a stored mutation is still
+/// refused (also behind an empty text, over GET as well), and trusted mode holds.
+pub async fn persisted_over_websocket(app: TestApp) {
+    let (_, body) = with_text(&app, QUERY, khrushchev()).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let answer = over_websocket(
+        &app,
+        json!({}),
+        json!({ "query": "", "variables": khrushchev(), "extensions": extension(&sha256(QUERY)) }),
+    )
+    .await;
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert_eq!(
+        answer["payload"]["data"]["topic"]["slug"],
+        "nikita-khrushchev"
+    );
+
+    let mutation = "mutation { deleteArticle(id: \"QXJ0aWNsZTox\") { __typename } }";
+    // Register the mutation's text without deleting anything: a dry run.
+    let (_, body) = app
+        .post_json(&json!({
+            "query": mutation,
+            "extensions": { "dryRun": true, "persistedQuery": { "version": 1, "sha256Hash": sha256(mutation) } },
+        }))
+        .await;
+    let stored = app.count("persisted_queries").await;
+    assert_eq!(stored, 2, "the dry run passed the guards: {body:#}");
+    let answer = over_websocket(
+        &app,
+        json!({ "authorization": format!("Bearer {TOKEN}") }),
+        json!({ "query": "", "extensions": extension(&sha256(mutation)) }),
+    )
+    .await;
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(
+        answer["payload"][0]["extensions"]["code"], "FORBIDDEN",
+        "{answer}"
+    );
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .bearer_auth(TOKEN)
+        .query(&[
+            ("query", String::new()),
+            ("extensions", extension(&sha256(mutation)).to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(app.count("articles").await, 1, "nothing was deleted");
+
+    // Trusted mode over the socket.
+    let trusted = TestApp::spawn_with(app.backend, |c| c.trusted_documents = true).await;
+    let answer = over_websocket(
+        &trusted,
+        json!({}),
+        json!({ "query": QUERY, "variables": khrushchev() }),
+    )
+    .await;
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert_eq!(
+        answer["payload"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_TRUSTED"
+    );
+}
