@@ -92,6 +92,17 @@ pub struct Config {
     #[arg(long, env = "ANNALS_EDITOR_TOKENS_FILE")]
     pub editor_tokens_file: Option<PathBuf>,
 
+    /// Most persisted queries clients may register (automatic persisted queries); past it
+    /// the least recently used are evicted. Trusted documents do not count and stay.
+    #[arg(long, env = "ANNALS_PERSISTED_QUERIES_MAX", default_value_t = 10_000)]
+    pub persisted_queries_max: u64,
+
+    /// Trusted-documents mode: only operations registered with `annals persisted add` run
+    /// (by hash or by their exact text), and clients cannot register new ones. Requests with
+    /// a valid editor token may run anything (GraphiQL).
+    #[arg(long, env = "ANNALS_TRUSTED_DOCUMENTS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trusted_documents: bool,
+
     /// Limits that guard the public endpoint.
     #[command(flatten)]
     pub limits: Limits,

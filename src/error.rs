@@ -32,6 +32,11 @@ pub mod code {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The request does not validate against the schema.
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// A persisted query's hash is not known here (message `PersistedQueryNotFound`, as
+    /// Apollo's protocol has it): send it again with its query text.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// Trusted-documents mode: the operation is not one of the registered documents.
+    pub const PERSISTED_QUERY_NOT_TRUSTED: &str = "PERSISTED_QUERY_NOT_TRUSTED";
 
     use async_graphql::ServerError;
 

@@ -13,7 +13,10 @@ use crate::{
     db::{Db, StatementCounter},
     error::{Error, Result},
     events::EventBus,
-    graphql::{SchemaData, build_schema, execute::Executor, response_size::ResponseMemory},
+    graphql::{
+        SchemaData, build_schema, execute::Executor, persisted::PersistedQueries,
+        response_size::ResponseMemory,
+    },
     http::{AppState, fanout::Fanout, router, server, ws::Sockets},
     metrics, store,
 };
@@ -103,7 +106,14 @@ impl App {
                 config.limits.response_memory_bytes,
                 config.limits.response_bytes,
             ),
-        );
+        )
+        .with_persisted(PersistedQueries::new(
+            db.conn.clone(),
+            config.trusted_documents,
+            config.persisted_queries_max,
+            config.limits.query_bytes,
+            !read_only,
+        ));
         let fanout = Fanout::new(Some(events.clone()));
         let gauges = {
             let (conn, executor, sockets) = (db.conn.clone(), executor.clone(), sockets.clone());

@@ -9,6 +9,7 @@ mod m20261127_000002_revisions;
 mod m20261127_000003_search;
 mod m20261201_000004_revision_snapshots;
 pub mod m20261202_000005_content_version;
+mod m20261202_000005_persisted_queries;
 
 /// The ordered list of every migration Annals knows.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_search::Migration),
             Box::new(m20261201_000004_revision_snapshots::Migration),
             Box::new(m20261202_000005_content_version::Migration),
+            Box::new(m20261202_000005_persisted_queries::Migration),
         ]
     }
 }

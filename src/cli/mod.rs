@@ -2,6 +2,7 @@
 
 mod archive;
 mod bulk;
+mod persisted;
 mod progress;
 mod token;
 
@@ -132,6 +133,12 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Register trusted documents (persisted queries) from client build output, list, remove.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  annals persisted add persisted-query-manifest.json"
+    )]
+    Persisted(PersistedCommand),
     /// Make editor tokens and check tokens files.
     #[command(subcommand, after_help = "Example:\n  annals token new alice")]
     Token(TokenCommand),
@@ -163,6 +170,31 @@ pub enum TokenCommand {
     Check {
         /// The file (default: ANNALS_EDITOR_TOKENS_FILE).
         file: Option<PathBuf>,
+    },
+}
+
+/// `annals persisted` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PersistedCommand {
+    /// Register the documents of each file as trusted (never evicted; the only ones that run
+    /// under ANNALS_TRUSTED_DOCUMENTS=true): Apollo's persisted-query manifest,
+    /// graphql-codegen's persisted documents JSON (SHA-256), or a .graphql file.
+    #[command(
+        after_help = "Examples:\n  annals persisted add persisted-query-manifest.json\n  annals persisted add persisted-documents.json queries/*.graphql"
+    )]
+    Add {
+        /// The files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// List stored documents: hash, `trusted` or `auto` (registered by a client), name.
+    #[command(after_help = "Example:\n  annals persisted list")]
+    List,
+    /// Remove the document with this hash.
+    #[command(after_help = "Example:\n  annals persisted remove 3f1c...e9")]
+    Remove {
+        /// Its SHA-256 (64 hexadecimal digits).
+        hash: String,
     },
 }
 
@@ -308,6 +340,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 store::migrate(&db.conn).await?;
                 archive::restore(db, &file, force).await?;
                 Ok(())
+            })
+            .await?;
+        }
+        Command::Persisted(command) => {
+            let max_bytes = config.limits.query_bytes;
+            maintenance(&config, async |db| {
+                store::migrate(&db.conn).await?;
+                match command {
+                    PersistedCommand::Add { files } => persisted::add(db, &files, max_bytes).await,
+                    PersistedCommand::List => persisted::list(db).await,
+                    PersistedCommand::Remove { hash } => persisted::remove(db, &hash).await,
+                }
             })
             .await?;
         }

@@ -42,6 +42,7 @@ use super::{
     batch::{BatchLoader, Batched},
     budget::{Budgets, Standing},
     extension::{Report, Tracker, limit_error, response_size_error},
+    persisted::PersistedQueries,
     response_size::{Reservation, ResponseMemory, ResponseSize},
 };
 use crate::{
@@ -86,6 +87,8 @@ pub struct Executor {
     max_cost: u64,
     budgets: Option<Arc<Budgets>>,
     memory: ResponseMemory,
+    /// Persisted queries (APQ and trusted documents), when the server keeps them.
+    persisted: Option<Arc<PersistedQueries>>,
 }
 
 /// Counts one execution waiting for a permit while it lives.
@@ -328,7 +331,48 @@ impl Executor {
             max_cost,
             budgets: (budget_per_minute > 0).then(|| Arc::new(Budgets::new(budget_per_minute))),
             memory,
+            persisted: None,
         }
+    }
+
+    /// This executor, applying the persisted-query protocol ([`super::persisted`]) to every
+    /// request before it runs.
+    pub fn with_persisted(mut self, persisted: PersistedQueries) -> Self {
+        self.persisted = Some(Arc::new(persisted));
+        self
+    }
+
+    /// The persisted-query store, when there is one.
+    pub fn persisted(&self) -> Option<&PersistedQueries> {
+        self.persisted.as_deref()
+    }
+
+    /// The text `request` would run once the persisted-query protocol applied (a stored
+    /// document for a known hash), or the errors it would be refused with; registers nothing.
+    /// For transports that must look at the operation before executing it (WebSocket refuses
+    /// mutations; subscriptions are shared between subscribers, each of whom must be let in).
+    pub async fn preflight(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<String, ServerError> {
+        let Some(persisted) = &self.persisted else {
+            return Ok(request.query.clone());
+        };
+        let mut probe = Request::new(request.query.clone());
+        probe.extensions = request.extensions.clone();
+        let editor = persisted.trusted_only() && self.is_editor(caller);
+        persisted.resolve(&mut probe, editor).await?;
+        Ok(probe.query)
+    }
+
+    /// Whether `caller` presents a valid editor token.
+    fn is_editor(&self, caller: &Caller) -> bool {
+        caller.authorization.as_deref().is_some_and(|header| {
+            self.schema
+                .data::<EditorTokens>()
+                .is_some_and(|tokens| tokens.authenticate(Some(header)).is_ok())
+        })
     }
 
     /// Executions running now (holding a permit) and waiting for a permit.
@@ -384,8 +428,71 @@ impl Executor {
         self.budget_for(caller).map(|(_, client)| client)
     }
 
-    /// Executes a request (one operation or a batch) with every guarantee of this module.
+    /// Executes a request (one operation or a batch) with every guarantee of this module,
+    /// after the persisted-query protocol put each operation's text in place (an operation it
+    /// refuses is answered without running; the others run). A document a client registered
+    /// is stored once its operation began executing: it passed every guard.
     pub async fn execute(&self, caller: &Caller, batch: BatchRequest) -> Outcome {
+        let Some(persisted) = &self.persisted else {
+            return self.run(caller, batch).await;
+        };
+        let editor = persisted.trusted_only() && self.is_editor(caller);
+        let (requests, is_batch) = match batch {
+            BatchRequest::Single(request) => (vec![request], false),
+            BatchRequest::Batch(requests) => (requests, true),
+        };
+        let mut kept = Vec::with_capacity(requests.len());
+        let mut registrations = Vec::new();
+        let mut refused = Vec::new();
+        for (index, mut request) in requests.into_iter().enumerate() {
+            match persisted.resolve(&mut request, editor).await {
+                Ok(registration) => {
+                    if let Some(registration) = registration {
+                        registrations.push((kept.len(), registration));
+                    }
+                    kept.push(request);
+                }
+                Err(err) => refused.push((index, err)),
+            }
+        }
+        let mut outcome = match (is_batch, kept.pop()) {
+            (_, None) => Outcome {
+                results: Vec::new(),
+                batch: is_batch,
+                timed_out: false,
+            },
+            (false, Some(request)) => self.run(caller, BatchRequest::Single(request)).await,
+            (true, Some(last)) => {
+                kept.push(last);
+                self.run(caller, BatchRequest::Batch(kept)).await
+            }
+        };
+        if outcome.timed_out {
+            return outcome;
+        }
+        for (index, registration) in registrations {
+            if outcome
+                .results
+                .get(index)
+                .is_some_and(|result| result.report.executed)
+            {
+                persisted.register(registration).await;
+            }
+        }
+        if !refused.is_empty() {
+            for (index, err) in refused {
+                let refusal = self.refuse(vec![err]);
+                outcome
+                    .results
+                    .insert(index.min(outcome.results.len()), refusal);
+            }
+            record_on_span(&outcome.results);
+        }
+        outcome
+    }
+
+    /// Executes a request whose texts are in place.
+    async fn run(&self, caller: &Caller, batch: BatchRequest) -> Outcome {
         let started = Instant::now();
         // The budget runs from the request's arrival: reading it, waiting for a permit and
         // executing all count.
@@ -532,11 +639,41 @@ impl Executor {
         outcome.results.remove(0)
     }
 
-    /// Starts a subscription: each event's response is labelled like any other.
+    /// Starts a subscription: each event's response is labelled like any other. The
+    /// persisted-query protocol applies first, as to any request.
     pub fn subscribe(
         &self,
         caller: &Caller,
         request: Request,
+    ) -> impl Stream<Item = Executed> + Send + 'static {
+        let Some(persisted) = self.persisted.clone() else {
+            return self.subscribe_resolved(caller, request, None).boxed();
+        };
+        let this = self.clone();
+        let caller = caller.clone();
+        futures::stream::once(async move {
+            let mut request = request;
+            let editor = persisted.trusted_only() && this.is_editor(&caller);
+            match persisted.resolve(&mut request, editor).await {
+                Ok(registration) => this
+                    .subscribe_resolved(&caller, request, registration.map(|r| (persisted, r)))
+                    .boxed(),
+                Err(err) => {
+                    futures::stream::once(futures::future::ready(this.refuse(vec![err]))).boxed()
+                }
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+
+    /// Starts a subscription whose text is in place; a registration is stored once its first
+    /// event shows it began executing.
+    fn subscribe_resolved(
+        &self,
+        caller: &Caller,
+        request: Request,
+        mut registration: Option<(Arc<PersistedQueries>, super::persisted::Registration)>,
     ) -> impl Stream<Item = Executed> + Send + 'static {
         let budget = self.budget_for(caller);
         // A subscription's events are counted one by one, not into one response.
@@ -555,6 +692,11 @@ impl Executor {
             // A subscription counts once, with its first result's code; it has no duration.
             if std::mem::take(&mut first) {
                 executed.observe(None);
+                if let Some((persisted, registration)) = registration.take()
+                    && executed.report.executed
+                {
+                    tokio::spawn(async move { persisted.register(registration).await });
+                }
             }
             executed
         })

@@ -17,6 +17,7 @@ pub mod mutation;
 pub mod nul_bytes;
 pub mod order;
 pub mod pagination;
+pub mod persisted;
 pub mod query;
 pub mod response_size;
 pub mod search;

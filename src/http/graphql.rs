@@ -26,6 +26,7 @@ use crate::{
     graphql::{
         execute::Outcome,
         extension::{coded, limit_error},
+        persisted,
     },
 };
 
@@ -237,6 +238,8 @@ fn to_request(value: serde_json::Value) -> Result<Request, BodyError> {
     let query = match body.query {
         Some(serde_json::Value::String(query)) => query,
         Some(_) => return Err(malformed("query must be a string")),
+        // The hash only: the persisted-query protocol puts the stored text in place.
+        None if has_persisted_query(body.extensions.as_ref()) => String::new(),
         None => return Err(malformed("The request has no query")),
     };
     let mut request = Request::new(query);
@@ -258,6 +261,11 @@ fn to_request(value: serde_json::Value) -> Result<Request, BodyError> {
         Some(_) => return Err(malformed("extensions must be an object or null")),
     }
     Ok(request)
+}
+
+/// Whether `extensions` names a persisted query (`extensions.persistedQuery`).
+fn has_persisted_query(extensions: Option<&serde_json::Value>) -> bool {
+    matches!(extensions, Some(serde_json::Value::Object(map)) if map.contains_key(persisted::EXTENSION))
 }
 
 /// Hands the request's `extensions` (e.g. `dryRun`) to the schema.
@@ -317,10 +325,7 @@ pub async fn get(
         Ok(params) => params,
         Err(e) => return bad_request(&state, media, format!("Malformed query string: {e}")),
     };
-    let Some(query) = params.query else {
-        return bad_request(&state, media, "GET /graphql needs a query parameter");
-    };
-    let mut request = Request::new(query.clone());
+    let mut request = Request::new(params.query.clone().unwrap_or_default());
     if let Some(name) = params.operation_name.clone() {
         request = request.operation_name(name);
     }
@@ -340,6 +345,23 @@ pub async fn get(
             _ => return bad_request(&state, media, "extensions must be a JSON object"),
         }
     }
+    let query = match params.query {
+        Some(query) if !query.is_empty() => query,
+        // The hash only (an empty text counts as none): a stored mutation is refused here
+        // like one sent as text.
+        _ if request.extensions.contains_key(persisted::EXTENSION) => {
+            match state.executor.persisted() {
+                Some(store) => store
+                    .text_of(&request)
+                    .await
+                    .unwrap_or_default()
+                    .to_string(),
+                None => String::new(),
+            }
+        }
+        Some(query) => query,
+        None => return bad_request(&state, media, "GET /graphql needs a query parameter"),
+    };
     if is_mutation(&state, &query, params.operation_name.as_deref()) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,

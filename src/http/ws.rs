@@ -438,19 +438,6 @@ impl Connection {
             );
             return self.send_error(&id, vec![err]).await;
         }
-        let operation = super::request::operation_type(
-            &self.state,
-            &payload.query,
-            payload.operation_name.as_deref(),
-        );
-        if operation == Some(OperationType::Mutation) {
-            let err = coded(
-                "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.",
-                code::FORBIDDEN,
-            );
-            return self.send_error(&id, vec![err]).await;
-        }
-        let subscription = operation == Some(OperationType::Subscription);
         let mut request = Request::new(payload.query);
         if let Some(name) = payload.operation_name {
             request = request.operation_name(name);
@@ -469,6 +456,22 @@ impl Connection {
             request_id: format!("{}/{id}", self.caller.request_id),
             ..self.caller.clone()
         };
+        // The text it would run (a persisted query's stored text), or why it may not run; each
+        // subscriber is let in on its own, also to a subscription it would share.
+        let text = match self.state.executor.preflight(&caller, &request).await {
+            Ok(text) => text,
+            Err(err) => return self.send_error(&id, vec![err]).await,
+        };
+        let operation =
+            super::request::operation_type(&self.state, &text, request.operation_name.as_deref());
+        if operation == Some(OperationType::Mutation) {
+            let err = coded(
+                "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.",
+                code::FORBIDDEN,
+            );
+            return self.send_error(&id, vec![err]).await;
+        }
+        let subscription = operation == Some(OperationType::Subscription);
         let executor = self.state.executor.clone();
         // A query runs exactly as over HTTP (loader, permit, time budget); a subscription is a
         // stream, unless it is only a dry run, which executes nothing either way.

@@ -10,6 +10,7 @@ pub mod content_version;
 pub mod dump;
 pub mod migrate;
 pub mod page;
+pub mod persisted;
 pub mod points;
 pub mod revisions;
 pub mod search;

@@ -31,6 +31,7 @@ mod mutations_sections;
 mod mutations_topics;
 mod operations;
 mod pagination;
+mod persisted;
 mod read;
 mod responses;
 mod search;
@@ -298,5 +299,13 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         metrics::metrics_can_have_a_listener_of_their_own,
         metrics::each_request_writes_one_access_line_without_colours,
         metrics::traces_are_exported_over_otlp,
+        persisted::persisted_apq_miss_register_hit,
+        persisted::persisted_apq_over_get,
+        persisted::persisted_apq_bad_input,
+        persisted::persisted_apq_eviction,
+        persisted::persisted_shared_across_servers,
+        persisted::persisted_trusted_documents,
+        persisted::persisted_cli_add_list_remove,
+        persisted::persisted_over_websocket,
     ]
 }

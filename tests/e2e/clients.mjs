@@ -2,7 +2,9 @@
 // graphql-ws (the reference graphql-transport-ws client), checking what the endpoint promises.
 // Usage: ANNALS_URL=http://127.0.0.1:8080 ANNALS_TOKEN=... node tests/e2e/clients.mjs
 // Prints one line per check and `clients: N passed, M failed`; exits 1 if M > 0.
+import { createHash } from 'node:crypto';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -105,6 +107,65 @@ await check('Apollo Client: a mutation with a token, then the cache sees it', as
   const read = await authed.query({ query: gql`query T($slug: String!) { topic(slug: $slug) { id name } }`, variables: { slug } });
   assert(read.data.topic.id === data.createTopic.topic.id, 'same id');
 });
+
+// Automatic persisted queries: Apollo's persisted-queries link, SHA-256 from Node's crypto.
+// A custom fetch logs each request (method, whether it carried the text) and its answer.
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+function apqClient({ useGETForHashedQueries, accept }) {
+  const log = [];
+  const loggingFetch = async (input, init = {}) => {
+    const url = new URL(typeof input === 'string' ? input : input.url);
+    const method = (init.method || 'GET').toUpperCase();
+    const body = typeof init.body === 'string' ? JSON.parse(init.body) : {};
+    const sent = method === 'GET'
+      ? { query: url.searchParams.get('query'), extensions: JSON.parse(url.searchParams.get('extensions') || '{}') }
+      : body;
+    const response = await fetchWithTimeout(input, init);
+    const answer = JSON.parse(await response.clone().text());
+    log.push({
+      method,
+      withText: typeof sent.query === 'string' && sent.query.length > 0,
+      hashed: typeof sent.extensions?.persistedQuery?.sha256Hash === 'string',
+      status: response.status,
+      code: answer.errors?.[0]?.extensions?.code ?? 'OK',
+    });
+    return response;
+  };
+  const http = new HttpLink({ uri: `${base}/graphql`, fetch: loggingFetch, headers: accept ? { accept } : {} });
+  const client = new ApolloClient({
+    link: createPersistedQueryLink({ sha256, useGETForHashedQueries }).concat(http),
+    cache: new InMemoryCache(),
+  });
+  return { client, log };
+}
+const summary = (log) => log.map((r) => `${r.method}:${r.withText ? 'text' : 'hash'}:${r.status}:${r.code}`).join(' ');
+
+for (const [label, useGETForHashedQueries, accept, missStatus] of [
+  ['POST, Accept application/json', false, 'application/json', 200],
+  ['POST, Accept graphql-response+json (the default)', false, undefined, 400],
+  ['GET (useGETForHashedQueries), Accept application/json', true, 'application/json', 200],
+  ['GET (useGETForHashedQueries), Accept graphql-response+json', true, undefined, 400],
+]) {
+  await check(`Apollo persisted queries over ${label}: miss, fallback with the text, then hash only`, async () => {
+    const { client, log } = apqClient({ useGETForHashedQueries, accept });
+    // A document of its own (an alias unique to this run), so the first request misses.
+    const alias = `t${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+    const query = gql(`query Apq($slug: String!) { ${alias}: topic(slug: $slug) { slug name } }`);
+    const first = await client.query({ query, variables: { slug: 'nikita-khrushchev' } });
+    assert(!first.error && first.data[alias].slug === 'nikita-khrushchev', JSON.stringify(first));
+    const method = useGETForHashedQueries ? 'GET' : 'POST';
+    const expected = `${method}:hash:${missStatus}:PERSISTED_QUERY_NOT_FOUND POST:text:200:OK`;
+    assert(summary(log) === expected, `${summary(log)} (expected ${expected})`);
+    assert(log[1].hashed, 'the fallback still carries the hash (it registers the text)');
+    for (const slug of ['nikita-khrushchev', 'joseph-stalin']) {
+      const again = await client.query({ query, variables: { slug }, fetchPolicy: 'network-only' });
+      assert(!again.error && again.data[alias].slug === slug, JSON.stringify(again));
+    }
+    const later = summary(log.slice(2));
+    const hit = `${method}:hash:200:OK`;
+    assert(later === `${hit} ${hit}`, `later requests are hash only: ${later}`);
+  });
+}
 
 // graphql-ws: subscribe, see an event after a mutation, query over the socket, close cleanly.
 const ws = createClient({
