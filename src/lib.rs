@@ -8,6 +8,7 @@
 //!   [`config::Config::defaults`], which ignores the environment); [`db`]: connecting.
 //! - [`store`]: data access, one file per aggregate; no GraphQL here.
 //! - [`ids`]: global IDs, GraphQL-free; [`events`]: committed changes for subscribers.
+//! - [`cache`]: the content version, surrogate keys, the response cache, CDN purges.
 //! - [`editing`]: every write, one transaction each; no GraphQL here either.
 //! - [`graphql`]: the schema, batched loaders, pagination, the guards and cost model of the
 //!   endpoint, and the one execution path every transport uses.
