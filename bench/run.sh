@@ -16,6 +16,9 @@
 #   SKIP_BUILD=0       1: use the existing target/release/annals
 #   KEEP_DB=0          1: keep the database afterwards
 #   OUT=bench/out      raw outputs (oha JSON, pgbench logs, captured SQL); git-ignored
+#   CACHED=1           also run each query over GET with the response cache on, and as a
+#                      304 (If-None-Match with the current ETag); the other runs keep the
+#                      response cache off, so they measure execution
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +36,7 @@ PGBENCH_THREADS=${PGBENCH_THREADS:-2}
 SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP_DB=${KEEP_DB:-0}
 OUT=${OUT:-$BENCH/out}
+CACHED=${CACHED:-1}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
 URL="" # set once the server has said where it listens
@@ -97,9 +101,10 @@ psql -qAt -d "$BENCH_DB" -c "VACUUM ANALYZE" >/dev/null
 # body_of NAME: the JSON request body for bench/queries/NAME.graphql.
 body_of() { jq -Rsc '{query: .}' "$BENCH/queries/$1.graphql"; }
 
-start_server() { # $1: ANNALS_LOG, $2: stderr file
+start_server() { # $1: ANNALS_LOG, $2: stderr file, $3: response cache bytes (default 0: off)
     # annals::startup at INFO says which address was bound (PORT=0 picks a free one).
     NO_COLOR=1 DATABASE_URL=$DATABASE_URL ANNALS_LISTEN=127.0.0.1:$PORT \
+        ANNALS_RESPONSE_CACHE_BYTES="${3:-0}" \
         ANNALS_LOG="$1,annals::startup=info" ANNALS_DB_MAX_CONNECTIONS=$POOL "$BIN" serve 2>"$2" &
     SERVER_PID=$!
     local address=""
@@ -215,6 +220,35 @@ for q in $all; do
     done
 done
 stop_server
+
+# --- cached reads over GET -------------------------------------------------------------------
+if [ "$CACHED" = 1 ]; then
+    log "starting the release server with the response cache on (64 MiB)"
+    start_server warn "$OUT/server-cached.log" $((64 * 1024 * 1024))
+    for q in $QUERIES; do
+        get_url="$URL?query=$(jq -sRr '@uri' <"$BENCH/queries/$q.graphql")"
+        get_url=${get_url%%%0A}
+        etag=$(curl -fsS -D - -o /dev/null "$get_url" | sed -nE 's/^etag: *([^\r]+).*/\1/Ip')
+        [ -n "$etag" ] || die "$q over GET has no ETag"
+        for c in $CLIENTS; do
+            for kind in cached 304; do
+                log "$q over GET ($kind) at $c clients: oha ${WARMUP}s warm-up + ${DURATION}s"
+                extra=()
+                [ "$kind" = 304 ] && extra=(-H "if-none-match: $etag")
+                oha --no-tui --output-format json -z "${WARMUP}s" -c "$c" "${extra[@]}" "$get_url" >/dev/null
+                oha --no-tui --output-format json -z "${DURATION}s" -c "$c" "${extra[@]}" "$get_url" \
+                    >"$OUT/$q-get-$kind-c$c.oha.json"
+                read -r rps p50 p99 < <(jq -r '[.summary.requestsPerSec,
+                    .latencyPercentiles.p50, .latencyPercentiles.p99] | @tsv' \
+                    "$OUT/$q-get-$kind-c$c.oha.json")
+                ROWS+=("$(printf '| %s GET %s | %s | %.0f | %.2f ms | %.2f ms | 0 | n/a | n/a | n/a |' \
+                    "${q^^}" "$kind" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
+                    "$(awk -v s="$p99" 'BEGIN {print s * 1000}')")")
+            done
+        done
+    done
+    stop_server
+fi
 
 # --- report ----------------------------------------------------------------------------------
 {
