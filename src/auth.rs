@@ -29,8 +29,7 @@ const HASHED: &str = "sha256:";
 
 /// The tokens-file line that grants `token` to `name` without holding the token itself.
 pub fn hashed_entry(name: &str, token: &str) -> String {
-    let hex: String = hash(token).iter().map(|b| format!("{b:02x}")).collect();
-    format!("{name}:{HASHED}{hex}")
+    format!("{name}:{HASHED}{}", hex::encode(hash(token)))
 }
 
 fn parse_hex(hex: &str) -> Option<Hash> {

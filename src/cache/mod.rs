@@ -6,11 +6,13 @@
 //! - [`keys`]: surrogate keys (`article:12`, `topic:3`, `articles`, `topics`) naming what a
 //!   response depends on and what a change touches.
 //! - [`responses`]: the in-process cache of anonymous query responses, bounded in bytes.
+//! - [`coding`]: the content codings cached answers are kept in, compressed once each.
 //! - [`purge`]: the webhook that tells a CDN which keys a committed change touched.
 //!
 //! Nothing here knows about GraphQL or HTTP requests: the HTTP layer decides what may be
 //! cached, the GraphQL layer records what a response read, and editing names what it changed.
 
+pub mod coding;
 pub mod keys;
 pub mod purge;
 pub mod responses;

@@ -4,13 +4,16 @@
 //! Entries are valid for one content version: the first lookup or store at a newer version
 //! drops every entry, so an answer is never served once this process knows of a later
 //! change (see [`super::version`]). An entry stored under an older version than the current
-//! one is not stored at all.
+//! one is not stored at all. Each entry also keeps its body compressed in each coding a client
+//! asked for ([`super::coding`]), made on the first such hit and counted in the budget.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
+
+use super::coding::Coding;
 
 /// Identifies one operation with its variables: what makes two requests answer the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,13 +38,7 @@ impl CacheKey {
         hash.update(self.0);
         hash.update(version.to_le_bytes());
         let digest = hash.finalize();
-        let mut tag = String::with_capacity(34);
-        tag.push('"');
-        for byte in &digest[..16] {
-            tag.push_str(&format!("{byte:02x}"));
-        }
-        tag.push('"');
-        tag
+        format!("\"{}\"", hex::encode(&digest[..16]))
     }
 }
 
@@ -52,13 +49,31 @@ pub struct CachedResponse {
     pub body: Bytes,
     /// The surrogate keys it depends on, as a `Surrogate-Key` header value.
     pub keys: String,
+    /// The body in each coding of [`Coding::ALL`], once a client has asked for it.
+    encoded: Arc<[OnceLock<Bytes>; 3]>,
 }
 
 impl CachedResponse {
+    /// An answer with its `body` and surrogate `keys`.
+    pub fn new(body: Bytes, keys: String) -> Self {
+        Self {
+            body,
+            keys,
+            encoded: Arc::default(),
+        }
+    }
+
     fn weight(&self) -> usize {
         // The entry's own bookkeeping is small beside any body; count a fixed overhead.
         self.body.len() + self.keys.len() + 128
     }
+}
+
+/// An entry with the bytes it is counted for.
+#[derive(Debug)]
+struct Entry {
+    response: CachedResponse,
+    weight: usize,
 }
 
 /// Anonymous query answers, valid for one content version.
@@ -71,7 +86,7 @@ pub struct ResponseCache {
 #[derive(Debug)]
 struct State {
     version: i64,
-    entries: LruCache<CacheKey, CachedResponse>,
+    entries: LruCache<CacheKey, Entry>,
     bytes: usize,
 }
 
@@ -85,6 +100,16 @@ impl State {
             self.version = version;
         }
         version == self.version
+    }
+
+    /// Drops the least recently used entries until at most `budget` bytes are held.
+    fn evict_beyond(&mut self, budget: usize) {
+        while self.bytes > budget {
+            match self.entries.pop_lru() {
+                Some((_, evicted)) => self.bytes -= evicted.weight,
+                None => break,
+            }
+        }
     }
 }
 
@@ -107,7 +132,35 @@ impl ResponseCache {
         if !state.at(version) {
             return None;
         }
-        state.entries.get(key).cloned()
+        state.entries.get(key).map(|entry| entry.response.clone())
+    }
+
+    /// The body of `cached` (the answer to `key`) compressed with `coding`: compressed on the
+    /// first call, then shared by every later hit while the entry lives. The compressed bytes
+    /// count against the budget if the entry is still cached.
+    pub fn encoded(&self, key: &CacheKey, cached: &CachedResponse, coding: Coding) -> Bytes {
+        let slot = &cached.encoded[coding.index()];
+        if let Some(bytes) = slot.get() {
+            return bytes.clone();
+        }
+        let mut made = false;
+        let bytes = slot
+            .get_or_init(|| {
+                made = true;
+                coding.compress(&cached.body)
+            })
+            .clone();
+        if made && let Ok(mut state) = self.state.lock() {
+            let state = &mut *state;
+            if let Some(entry) = state.entries.peek_mut(key)
+                && Arc::ptr_eq(&entry.response.encoded, &cached.encoded)
+            {
+                entry.weight += bytes.len();
+                state.bytes += bytes.len();
+                state.evict_beyond(self.budget);
+            }
+        }
+        bytes
     }
 
     /// Stores the answer to `key` computed at content `version` (ignored if the version has
@@ -123,16 +176,11 @@ impl ResponseCache {
         if !state.at(version) {
             return;
         }
-        if let Some(old) = state.entries.put(key, response) {
-            state.bytes -= old.weight();
+        if let Some(old) = state.entries.put(key, Entry { response, weight }) {
+            state.bytes -= old.weight;
         }
         state.bytes += weight;
-        while state.bytes > self.budget {
-            match state.entries.pop_lru() {
-                Some((_, evicted)) => state.bytes -= evicted.weight(),
-                None => break,
-            }
-        }
+        state.evict_beyond(self.budget);
     }
 
     /// The bytes and number of answers held now.
@@ -149,10 +197,7 @@ mod tests {
     use super::*;
 
     fn answer(len: usize) -> CachedResponse {
-        CachedResponse {
-            body: Bytes::from(vec![b'x'; len]),
-            keys: String::new(),
-        }
+        CachedResponse::new(Bytes::from(vec![b'x'; len]), String::new())
     }
 
     #[test]
@@ -187,6 +232,28 @@ mod tests {
         // Too large for the budget: not stored.
         cache.put(keys[9], 1, answer(4000));
         assert!(cache.get(&keys[9], 1).is_none());
+    }
+
+    #[test]
+    fn each_coding_is_compressed_once_and_counted() {
+        let cache = ResponseCache::new(1 << 20).unwrap();
+        let key = CacheKey::new("h", None, "{}");
+        cache.put(key, 1, answer(5000));
+        let (before, _) = cache.usage();
+        let hit = cache.get(&key, 1).unwrap();
+        let first = cache.encoded(&key, &hit, Coding::Gzip);
+        let (after, _) = cache.usage();
+        assert_eq!(after, before + first.len());
+        // A later hit shares the same bytes and adds nothing.
+        let again = cache.get(&key, 1).unwrap();
+        let second = cache.encoded(&key, &again, Coding::Gzip);
+        assert_eq!(first.as_ptr(), second.as_ptr());
+        assert_eq!(cache.usage().0, after);
+        // An answer evicted meanwhile is still compressed for its caller, and counts nothing.
+        let stale = cache.get(&key, 1).unwrap();
+        cache.get(&key, 2);
+        assert!(!cache.encoded(&key, &stale, Coding::Zstd).is_empty());
+        assert_eq!(cache.usage(), (0, 0));
     }
 
     #[test]

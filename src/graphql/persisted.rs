@@ -51,10 +51,7 @@ const CACHE_CAPACITY: usize = 2_048;
 
 /// The lowercase hex SHA-256 of `text`.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// `hash` as a stored key: 64 hex digits, lowered; `None` for anything else.

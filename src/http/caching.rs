@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use crate::{
     cache::{
-        Dependencies,
+        Dependencies, coding,
         keys::header_value,
         responses::{CacheKey, CachedResponse},
     },
@@ -60,7 +60,7 @@ pub fn cacheable(state: &AppState, headers: &HeaderMap, request: &Request) -> Op
     let document = if request.query.is_empty() {
         persisted_hash(request)?
     } else {
-        hex(&Sha256::digest(request.query.as_bytes()))
+        hex::encode(Sha256::digest(request.query.as_bytes()))
     };
     let variables = serde_json::to_string(&request.variables).ok()?;
     let key = CacheKey::new(&document, request.operation_name.as_deref(), &variables);
@@ -84,10 +84,6 @@ fn persisted_hash(request: &Request) -> Option<String> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 wants for it; a tag
 /// the compression layer suffixed with its encoding counts as the same). `*` is not honoured:
 /// it would answer 304 for an operation whose answer was never sent.
@@ -107,12 +103,9 @@ pub fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
                 .strip_prefix(bare)
                 .and_then(|rest| rest.strip_prefix('-'))
                 .and_then(|rest| rest.strip_suffix('"'))
-                .is_some_and(|encoding| ENCODINGS.contains(&encoding))
+                .is_some_and(|encoding| coding::Coding::from_token(encoding).is_some())
     })
 }
-
-/// The encodings the compression layer may apply, as suffixed to ETags.
-const ENCODINGS: [&str; 3] = ["gzip", "br", "zstd"];
 
 /// `Cache-Control` for an answer anyone may keep.
 fn public(caching: &Caching) -> HeaderValue {
@@ -175,21 +168,44 @@ pub fn not_modified_response(state: &AppState, headers: &HeaderMap, etag: &str) 
     response
 }
 
-/// An answer to `media`'s content type straight from the response cache.
+/// An answer of `content_type` straight from the response cache, in the coding the
+/// client's `Accept-Encoding` prefers: compressed once per cached answer, so the
+/// compression layer (which leaves a body with a `Content-Encoding` alone) does not
+/// compress it again on every hit.
 pub fn cached_response(
     state: &AppState,
+    headers: &HeaderMap,
     content_type: HeaderValue,
-    cached: CachedResponse,
+    (key, cached): (&CacheKey, CachedResponse),
     etag: &str,
     via_get: bool,
 ) -> Response {
-    let mut response = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, content_type)],
-        cached.body,
-    )
-        .into_response();
+    let compressible = cached.body.len() >= usize::from(super::COMPRESS_FROM_BYTES);
+    let coding = compressible
+        .then(|| {
+            coding::preferred(
+                headers
+                    .get_all(header::ACCEPT_ENCODING)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            )
+        })
+        .flatten();
+    let body = match (coding, &state.responses) {
+        (Some(coding), Some(cache)) => cache.encoded(key, &cached, coding),
+        _ => cached.body.clone(),
+    };
+    let mut response =
+        (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
     cacheable_headers(state, &mut response, etag, &cached.keys, via_get);
+    if let Some(coding) = coding {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.token()),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     crate::metrics::count(crate::metrics::RESPONSE_CACHE_HITS, 1);
     response
 }
@@ -212,7 +228,7 @@ pub async fn etag_per_encoding(mut response: Response) -> Response {
     ) else {
         return response;
     };
-    if !ENCODINGS.contains(&encoding) || !etag.ends_with('"') || etag.len() < 2 {
+    if coding::Coding::from_token(encoding).is_none() || !etag.ends_with('"') || etag.len() < 2 {
         return response;
     }
     let tagged = format!("{}-{encoding}\"", &etag[..etag.len() - 1]);

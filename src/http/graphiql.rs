@@ -41,13 +41,7 @@ static INDEX_HTML: LazyLock<String> = LazyLock::new(|| {
 static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
     ASSETS
         .iter()
-        .map(|(_, _, body)| {
-            Sha256::digest(body)
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        })
+        .map(|(_, _, body)| hex::encode(&Sha256::digest(body)[..8]))
         .collect()
 });
 
@@ -221,10 +215,7 @@ mod tests {
     #[test]
     fn hashes_name_the_content() {
         let (_, _, body) = ASSETS[0];
-        let full: String = Sha256::digest(body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let full = hex::encode(Sha256::digest(body));
         assert!(hashed_url(&ASSETS[0]).contains(&full[..16]));
         assert_eq!(HASHES.len(), ASSETS.len());
         assert!(HASHES.iter().all(|h| h.len() == 16));

@@ -409,8 +409,9 @@ async fn execute(
         {
             return caching::cached_response(
                 state,
+                headers,
                 media.header(),
-                cached,
+                (&cacheable.key, cached),
                 &cacheable.etag,
                 via_get,
             );
@@ -446,10 +447,7 @@ async fn execute(
                     // With cost budgets the answer carries the client's remaining budget.
                     && result.report.budget.is_none()
                 {
-                    let cached = CachedResponse {
-                        body: body.clone(),
-                        keys: keys.clone(),
-                    };
+                    let cached = CachedResponse::new(body.clone(), keys.clone());
                     cache.put(cacheable.key, cacheable.version, cached);
                 }
                 let mut response =

@@ -170,6 +170,55 @@ pub async fn compressed_answers_have_their_own_etag(app: TestApp) {
     assert_eq!(app.statements() - before, 0);
 }
 
+/// Answers from the response cache come in the client's preferred coding, as a computed
+/// answer would, decode to the same bytes, and carry the coding's own ETag.
+pub async fn cached_answers_come_compressed_as_the_client_asks(app: TestApp) {
+    use std::io::Read;
+    const BIG: &str =
+        "query($slug: String!) { article(slug: $slug) { sections { heading body } } }";
+    let app = cached_app(app.backend).await;
+    let plain = get(&app, BIG, &slug(), &[("accept-encoding", "identity")]).await;
+    let etag = header(&plain, "etag");
+    let plain = plain.bytes().await.unwrap();
+    assert!(plain.len() > 1024, "compressible: {}", plain.len());
+    let before = app.statements();
+    for (accept, coding) in [
+        ("gzip", "gzip"),
+        ("gzip, br", "br"),
+        ("gzip;q=0.5, br;q=0.4, zstd;q=0.1", "gzip"),
+        ("gzip, deflate, br, zstd", "zstd"),
+    ] {
+        for _ in 0..2 {
+            let hit = get(&app, BIG, &slug(), &[("accept-encoding", accept)]).await;
+            assert_eq!(hit.status(), 200);
+            assert_eq!(header(&hit, "content-encoding"), coding, "{accept}");
+            assert!(header(&hit, "vary").contains("accept-encoding"), "{accept}");
+            let tag = header(&hit, "etag");
+            assert_eq!(tag, format!("{}-{coding}\"", &etag[..etag.len() - 1]));
+            let packed = hit.bytes().await.unwrap();
+            let mut unpacked = Vec::new();
+            match coding {
+                "gzip" => {
+                    flate2::read::GzDecoder::new(&packed[..])
+                        .read_to_end(&mut unpacked)
+                        .unwrap();
+                }
+                "br" => {
+                    brotli::Decompressor::new(&packed[..], 4096)
+                        .read_to_end(&mut unpacked)
+                        .unwrap();
+                }
+                _ => unpacked = zstd::decode_all(&packed[..]).unwrap(),
+            }
+            assert_eq!(unpacked, plain, "{accept}");
+        }
+    }
+    let refused = get(&app, BIG, &slug(), &[("accept-encoding", "gzip;q=0")]).await;
+    assert_eq!(header(&refused, "content-encoding"), "");
+    assert_eq!(refused.bytes().await.unwrap(), plain);
+    assert_eq!(app.statements() - before, 0, "every one from memory");
+}
+
 /// The keys name each article and topic the answer read, and the lists it read.
 pub async fn surrogate_keys_name_what_the_answer_read(app: TestApp) {
     let (id, _, _) = article(&app).await;

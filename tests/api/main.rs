@@ -152,6 +152,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
     tests![
         caching::get_answers_are_cacheable_and_304_costs_no_sql,
         caching::compressed_answers_have_their_own_etag,
+        caching::cached_answers_come_compressed_as_the_client_asks,
         caching::surrogate_keys_name_what_the_answer_read,
         caching::the_response_cache_answers_repeats_without_sql,
         caching::cached_reads_never_go_back_behind_a_returned_mutation,
