@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{progress::Progress, say, say_exactly};
 use crate::{
+    cache::{Changes, Purger},
     content::diff::{ChangeOp, ContentChange, NodeKind},
     db::Db,
     editing::{
@@ -66,8 +67,14 @@ fn name(path: &Path) -> String {
     }
 }
 
-/// Imports (or, with `dry_run`, plans) one document; the line to print on success.
-async fn import_one(db: &Db, args: &ImportArgs, path: &Path) -> Result<String> {
+/// Imports (or, with `dry_run`, plans) one document; the line to print on success. Each
+/// commit queues its surrogate keys on `purger`, if purges are configured.
+async fn import_one(
+    db: &Db,
+    args: &ImportArgs,
+    path: &Path,
+    purger: Option<&Purger>,
+) -> Result<String> {
     let request = ImportRequest {
         document: read_document(path)?,
         slug: args.slug.clone(),
@@ -76,7 +83,8 @@ async fn import_one(db: &Db, args: &ImportArgs, path: &Path) -> Result<String> {
         reactions_under: (!args.reactions_under.is_empty()).then(|| args.reactions_under.clone()),
     };
     // On PostgreSQL the committed change reaches running servers through NOTIFY.
-    let editing = Editing::new(db.conn.clone(), EventBus::publisher(&db.conn));
+    let editing = Editing::new(db.conn.clone(), EventBus::publisher(&db.conn))
+        .with_changes(Changes::new(None, purger.cloned()));
     let outcome = if args.dry_run {
         import::plan(&editing, request)
             .await
@@ -152,8 +160,27 @@ fn describe(change: &ContentChange) -> String {
 }
 
 /// Imports every document, each in its own transaction, and says how it went. One failure
-/// does not stop the others; any failure makes the command fail.
-pub async fn import(db: &Db, args: ImportArgs) -> Result<()> {
+/// does not stop the others; any failure makes the command fail. With `purger`, what was
+/// committed is purged from the CDN before the command returns (see [`Purger::flush`]).
+pub async fn import(db: &Db, args: ImportArgs, purger: Option<Purger>) -> Result<()> {
+    let result = import_all(db, &args, purger.as_ref()).await;
+    if let Some(purger) = purger
+        && !purger.flush(PURGE_WAIT).await
+    {
+        eprintln!(
+            "annals: warning: the purge webhook did not take every change within {} s; \
+             cached answers expire with max-age",
+            PURGE_WAIT.as_secs()
+        );
+    }
+    result
+}
+
+/// How long `annals import` waits for its purges before it exits: enough for every retry
+/// of [`crate::cache::purge`] (6 tries from 200 ms, 5 s each at most).
+const PURGE_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
+
+async fn import_all(db: &Db, args: &ImportArgs, purger: Option<&Purger>) -> Result<()> {
     if args.files.len() > 1 && args.slug.is_some() {
         return Err(Error::Io(
             "--slug names one article; import several documents without it".into(),
@@ -163,13 +190,13 @@ pub async fn import(db: &Db, args: ImportArgs) -> Result<()> {
         return Err(Error::Io("standard input (-) can be read only once".into()));
     }
     if args.files.len() == 1 {
-        say(&import_one(db, &args, &args.files[0]).await?);
+        say(&import_one(db, args, &args.files[0], purger).await?);
         return Ok(());
     }
     let mut progress = Progress::new("import", args.files.len() as u64);
     let (mut ok, mut failed) = (0, Vec::new());
     for path in &args.files {
-        match import_one(db, &args, path).await {
+        match import_one(db, args, path, purger).await {
             Ok(line) => {
                 say(&line);
                 ok += 1;

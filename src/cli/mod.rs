@@ -14,6 +14,7 @@ use migration::{Migrator, MigratorTrait};
 
 use self::progress::Progress;
 use crate::{
+    cache::Purger,
     config::{Common, Config},
     db::Db,
     error::{Error, Result},
@@ -300,7 +301,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => {
             maintenance(&config, async |db| {
                 store::migrate(&db.conn).await?;
-                bulk::import(db, args).await?;
+                let purger = config.caching.purge_url.clone().map(Purger::start);
+                bulk::import(db, args, purger).await?;
                 Ok(())
             })
             .await?;

@@ -395,6 +395,51 @@ async fn purges(got: &Arc<Mutex<Vec<Value>>>, n: usize) -> Vec<Value> {
     got.lock().unwrap().clone()
 }
 
+/// `annals import` purges what it committed before it exits (retried like the server's),
+/// and a dry run purges nothing.
+pub async fn annals_import_purges_what_it_committed(app: TestApp) {
+    let (url, got, _) = receiver(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("thaw.txt");
+    std::fs::write(&file, "The Thaw\nA short article.").unwrap();
+    let run = |extra: &'static [&'static str]| {
+        let (database_url, url, file) = (app.database_url.clone(), url.clone(), file.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::helpers::annals_command()
+                .arg("import")
+                .arg(&file)
+                .args(extra)
+                .env("DATABASE_URL", database_url)
+                .env("ANNALS_LOG", "warn")
+                .env("ANNALS_PURGE_URL", url)
+                .output()
+                .unwrap()
+        })
+    };
+    let dry = run(&["--dry-run"]).await.unwrap();
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let out = run(&[]).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The command waited for the purge, through one failed try: it has arrived already.
+    let received = got.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let keys = received[0]["body"]["keys"].as_array().unwrap();
+    assert!(keys.contains(&json!("articles")), "{keys:?}");
+    assert!(
+        keys.iter()
+            .any(|k| k.as_str().unwrap().starts_with("article:")),
+        "{keys:?}"
+    );
+}
+
 /// Every committed change POSTs its keys (retried when the receiver fails); a mutation that
 /// fails writes nothing and purges nothing.
 pub async fn the_purge_webhook_gets_the_keys_after_commit_only(app: TestApp) {

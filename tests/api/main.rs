@@ -157,6 +157,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         caching::the_response_cache_answers_repeats_without_sql,
         caching::cached_reads_never_go_back_behind_a_returned_mutation,
         caching::the_purge_webhook_gets_the_keys_after_commit_only,
+        caching::annals_import_purges_what_it_committed,
         caching::processes_invalidate_each_others_caches,
         read::article_by_slug_serves_every_sentence_once,
         read::every_root_field_answers,
