@@ -17,7 +17,8 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    AppState, caching,
+    AppState,
+    caching::{self, Cacheable},
     request::{caller, operation_type},
 };
 use crate::{
@@ -193,7 +194,23 @@ pub async fn post(
                 .into_response();
         }
     };
-    execute(&state, &headers, &extensions, media, batch, false).await
+    let cacheable = match &batch {
+        BatchRequest::Single(request) => caching::cacheable(&state, &headers, request),
+        BatchRequest::Batch(_) => None,
+    };
+    if let Some(answer) = from_cache(&state, &headers, media, cacheable.as_ref(), false) {
+        return answer;
+    }
+    execute(
+        &state,
+        &headers,
+        &extensions,
+        media,
+        batch,
+        cacheable,
+        false,
+    )
+    .await
 }
 
 /// Why a JSON body could not become a request.
@@ -362,6 +379,12 @@ pub async fn get(
         Some(query) => query,
         None => return bad_request(&state, media, "GET /graphql needs a query parameter"),
     };
+    // A repeat is answered before the document is even parsed: only a query that succeeded
+    // is ever cached, and a 304 runs nothing, so a mutation cannot come back this way.
+    let cacheable = caching::cacheable(&state, &headers, &request);
+    if let Some(answer) = from_cache(&state, &headers, media, cacheable.as_ref(), true) {
+        return answer;
+    }
     if is_mutation(&state, &query, params.operation_name.as_deref()) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -376,6 +399,7 @@ pub async fn get(
         &extensions,
         media,
         BatchRequest::Single(request),
+        cacheable,
         true,
     )
     .await
@@ -386,36 +410,50 @@ fn is_mutation(state: &AppState, query: &str, operation_name: Option<&str>) -> b
     operation_type(state, query, operation_name) == Some(OperationType::Mutation)
 }
 
+/// The answer to a cacheable request that needs no execution: `304 Not Modified` for a
+/// current `If-None-Match` (GET only), or the response cache's copy. Both come before
+/// anything runs: no permit, no statement.
+fn from_cache(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    cacheable: Option<&Cacheable>,
+    via_get: bool,
+) -> Option<Response> {
+    let cacheable = cacheable?;
+    if via_get && caching::not_modified(headers, &cacheable.etag) {
+        return Some(caching::not_modified_response(
+            state,
+            headers,
+            &cacheable.etag,
+        ));
+    }
+    let cached = state
+        .responses
+        .as_ref()?
+        .get(&cacheable.key, cacheable.version)?;
+    Some(caching::cached_response(
+        state,
+        headers,
+        media.header(),
+        (&cacheable.key, cached),
+        &cacheable.etag,
+        via_get,
+    ))
+}
+
+/// Runs `batch` (whose cache lookup, if `cacheable`, has missed) and writes the answer.
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     extensions: &Extensions,
     media: MediaType,
     batch: BatchRequest,
+    cacheable: Option<Cacheable>,
     via_get: bool,
 ) -> Response {
     let mut caller = caller(headers, extensions);
-    let cacheable = match &batch {
-        BatchRequest::Single(request) => caching::cacheable(state, headers, request),
-        BatchRequest::Batch(_) => None,
-    };
     if let Some(cacheable) = &cacheable {
-        // Both checks come before anything runs: no permit, no statement.
-        if via_get && caching::not_modified(headers, &cacheable.etag) {
-            return caching::not_modified_response(state, headers, &cacheable.etag);
-        }
-        if let Some(cache) = &state.responses
-            && let Some(cached) = cache.get(&cacheable.key, cacheable.version)
-        {
-            return caching::cached_response(
-                state,
-                headers,
-                media.header(),
-                (&cacheable.key, cached),
-                &cacheable.etag,
-                via_get,
-            );
-        }
         caller.dependencies = Some(cacheable.dependencies.clone());
     }
     let outcome = state.executor.execute(&caller, batch).await;
