@@ -1,5 +1,5 @@
--- Q1: the statements Annals sends for bench/queries/q1.graphql, one pgbench transaction per
--- GraphQL request. From bench/run.sh (-D): the article's slug, :one (the LIMIT SeaORM binds
--- for a single row) and the array of its id (:ids), as the server binds them.
-SELECT "articles"."id", "articles"."slug", "articles"."title", "articles"."summary", "articles"."version", "articles"."created_at", "articles"."updated_at" FROM "articles" WHERE "articles"."slug" = :slug LIMIT :one;
-SELECT s.id, s.article_id, s.position, s.slug, s.heading, s.body FROM sections s WHERE s.article_id = ANY(:ids) ORDER BY s.article_id, s.position;
+-- Q1 ceiling, one statement per level: the article by slug (its id only: nothing else of it is
+-- asked), then its sections with only heading and body, in position order (sections_article_position_key).
+-- pgbench variables from bench/run.sh (-D): :slug, :ids (the article's id as an array).
+SELECT a.id FROM articles a WHERE a.slug = :slug;
+SELECT s.article_id, s.heading, s.body FROM sections s WHERE s.article_id = ANY(:ids) ORDER BY s.article_id, s.position;
