@@ -611,3 +611,24 @@ pub const CONTENT_TABLES: [&str; 9] = [
 
 /// The seed document, as shipped.
 pub const SEED: &str = include_str!("../../seeds/de-stalinization.txt");
+
+/// `packed` decoded from the content coding `coding` (`gzip`, `br` or `zstd`).
+pub fn decode(coding: &str, packed: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut unpacked = Vec::new();
+    match coding {
+        "gzip" => {
+            flate2::read::GzDecoder::new(packed)
+                .read_to_end(&mut unpacked)
+                .unwrap();
+        }
+        "br" => {
+            brotli::Decompressor::new(packed, 4096)
+                .read_to_end(&mut unpacked)
+                .unwrap();
+        }
+        "zstd" => unpacked = zstd::decode_all(packed).unwrap(),
+        other => panic!("unknown coding {other}"),
+    }
+    unpacked
+}
