@@ -114,6 +114,59 @@ pub struct Config {
     /// Timings of the server: WebSocket protocol, shutdown, pool upkeep.
     #[command(flatten)]
     pub timings: Timings,
+
+    /// PostgreSQL read replicas and read-your-writes.
+    #[command(flatten)]
+    pub replication: Replication,
+}
+
+/// Where queries may read besides the primary, and how stale a replica may be.
+///
+/// Queries (over HTTP and WebSocket) read from a healthy replica; mutations, their read-back,
+/// subscriptions and cacheable GET answers read the primary. A replica is healthy while it
+/// answers and is at most `replica-max-lag-ms` behind; with none healthy, reads go to the
+/// primary.
+#[derive(Debug, Clone, Args)]
+pub struct Replication {
+    /// PostgreSQL streaming replicas to read from (comma-separated URLs); empty: every read
+    /// goes to the primary.
+    #[arg(
+        long = "read-database-url",
+        env = "ANNALS_READ_DATABASE_URL",
+        value_delimiter = ','
+    )]
+    pub read_database_urls: Vec<String>,
+    /// A replica further behind the primary than this (milliseconds) is taken out of rotation
+    /// until it catches up.
+    #[arg(
+        long = "replica-max-lag-ms",
+        env = "ANNALS_REPLICA_MAX_LAG_MS",
+        default_value_t = 5_000
+    )]
+    pub max_lag_ms: u64,
+    /// How long a read that sends `Annals-Min-LSN` may wait for a replica to replay it, in
+    /// milliseconds, before the primary serves it instead.
+    #[arg(
+        long = "replica-wait-ms",
+        env = "ANNALS_REPLICA_WAIT_MS",
+        default_value_t = 200
+    )]
+    pub wait_ms: u64,
+    /// How often each replica's health and replay position are checked, in milliseconds.
+    #[arg(
+        long = "replica-check-ms",
+        env = "ANNALS_REPLICA_CHECK_MS",
+        default_value_t = 500
+    )]
+    pub check_ms: u64,
+    /// After a mutation, reads with the same `Authorization` header go to the primary for this
+    /// long (milliseconds; per process); 0: off, read-your-writes relies on `Annals-Min-LSN`.
+    #[arg(
+        long = "sticky-primary-ms",
+        env = "ANNALS_STICKY_PRIMARY_MS",
+        default_value_t = 0
+    )]
+    pub sticky_primary_ms: u64,
 }
 
 /// What clients and CDNs may keep, what this process keeps, and whom to tell of changes.

@@ -63,6 +63,9 @@ impl Faults {
     }
 }
 
+/// Longest a query waits for a read replica's connection before the primary serves it.
+const REPLICA_ACQUIRE_MS: u64 = 500;
+
 /// An open connection pool and what we know about it.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -130,6 +133,11 @@ impl Db {
     /// Opens a pool for `config.database_url`, failing with one readable line when the URL is
     /// malformed or the database cannot be reached.
     pub async fn connect(config: &Config) -> Result<Self, Error> {
+        Self::open(config, false).await
+    }
+
+    /// Opens the pool; `lazily`: the first connection is made on first use.
+    async fn open(config: &Config, lazily: bool) -> Result<Self, Error> {
         let url = config.database_url.trim();
         let backend = backend_of(url)?;
         let faults = Faults::default();
@@ -143,7 +151,8 @@ impl Db {
             // idle long enough to have been dropped by the server or a proxy are tested.
             .test_before_acquire_if_idle_for(config.timings.db_idle_check())
             // Statement logging would put content (and bound values) in the log.
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            .connect_lazy(lazily);
         match backend {
             DbBackend::Postgres => {
                 // 0 is PostgreSQL's "no timeout".
@@ -224,6 +233,26 @@ impl Db {
             ..config.clone()
         };
         Self::connect(&config).await
+    }
+
+    /// Opens a pool for the read replica at `url` with the primary's pool settings, without
+    /// connecting yet: a replica that is down at start-up stays out of rotation until the
+    /// health check reaches it, rather than stopping the server.
+    pub async fn connect_replica(config: &Config, url: &str) -> Result<Self, Error> {
+        if backend_of(url.trim())? != DbBackend::Postgres {
+            return Err(Error::Io(format!(
+                "read replica {} is not a PostgreSQL URL",
+                redact(url)
+            )));
+        }
+        // A query that finds its replica gone is run again on the primary: it should learn
+        // that quickly, not after the primary's whole acquire timeout.
+        let config = Config {
+            database_url: url.trim().to_owned(),
+            db_acquire_timeout_ms: config.db_acquire_timeout_ms.min(REPLICA_ACQUIRE_MS),
+            ..config.clone()
+        };
+        Self::open(&config, true).await
     }
 
     /// Closes every pooled connection properly, so PostgreSQL sees a goodbye rather than a

@@ -6,6 +6,7 @@
 //! - [`metrics`]: the Prometheus series; [`telemetry`]: logs, spans and OTLP export.
 //! - [`auth`]: editor tokens; [`config`]: every setting, from flags and the environment (or
 //!   [`config::Config::defaults`], which ignores the environment); [`db`]: connecting.
+//! - [`replicas`]: read replicas, their health, and where each query reads.
 //! - [`store`]: data access, one file per aggregate; no GraphQL here.
 //! - [`ids`]: global IDs, GraphQL-free; [`events`]: committed changes for subscribers.
 //! - [`cache`]: the content version, surrogate keys, the response cache, CDN purges.
@@ -30,6 +31,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod replicas;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

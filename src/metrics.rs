@@ -56,6 +56,15 @@ pub const EVENTS_DELIVERED: &str = "annals_events_delivered_total";
 /// Events subscribers missed because they fell too far behind.
 pub const EVENTS_DROPPED: &str = "annals_events_dropped_total";
 
+/// Queries by where they read: `target` (`primary`, `replica`) and `reason` (`replica`;
+/// for the primary: `no_replica` in rotation, `lsn_wait` ran out, `sticky` editor).
+pub const READS: &str = "annals_db_reads_total";
+/// Whether each read replica (`replica`: its index in `ANNALS_READ_DATABASE_URL`) is in
+/// rotation (1) or not (0).
+pub const REPLICA_UP: &str = "annals_db_replica_in_rotation";
+/// How far each read replica was behind the primary at the last check, in seconds.
+pub const REPLICA_LAG: &str = "annals_db_replica_lag_seconds";
+
 /// Anonymous query answers served from the in-process response cache.
 pub const RESPONSE_CACHE_HITS: &str = "annals_response_cache_hits_total";
 /// GET requests answered `304 Not Modified` (the client's ETag was current).
@@ -162,6 +171,19 @@ fn describe() {
         "Database pool connections, idle or in use."
     );
     describe_gauge!(POOL_MAX, "The database pool's largest size.");
+    describe_counter!(
+        READS,
+        "Queries by where they read (primary or replica) and why."
+    );
+    describe_gauge!(
+        REPLICA_UP,
+        "Whether each read replica is in rotation (1) or not (0)."
+    );
+    describe_gauge!(
+        REPLICA_LAG,
+        Unit::Seconds,
+        "How far each read replica was behind the primary at the last check."
+    );
     describe_gauge!(WEBSOCKETS, "Open WebSocket connections.");
     describe_gauge!(SUBSCRIPTIONS, "Active subscriptions.");
     describe_gauge!(
@@ -299,6 +321,20 @@ pub fn count(name: &'static str, n: u64) {
 /// the recorder is installed (a handle taken before stays a no-op).
 pub fn counter_handle(name: &'static str) -> metrics::Counter {
     counter!(name)
+}
+
+/// Counts one query routed to `target` for `reason` ([`READS`]).
+pub fn read_routed(target: &'static str, reason: &'static str) {
+    counter!(READS, "target" => target, "reason" => reason).increment(1);
+}
+
+/// Sets a replica's rotation and lag gauges ([`REPLICA_UP`], [`REPLICA_LAG`]).
+pub fn replica_health(index: usize, in_rotation: bool, lag: Option<Duration>) {
+    let label = index.to_string();
+    gauge!(REPLICA_UP, "replica" => label.clone()).set(if in_rotation { 1.0 } else { 0.0 });
+    if let Some(lag) = lag {
+        gauge!(REPLICA_LAG, "replica" => label).set(lag.as_secs_f64());
+    }
 }
 
 /// What `/metrics` reads at scrape time.

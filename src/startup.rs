@@ -14,11 +14,13 @@ use crate::{
     error::{Error, Result},
     events::EventBus,
     graphql::{
-        SchemaData, build_schema, execute::Executor, persisted::PersistedQueries,
-        response_size::ResponseMemory,
+        SchemaData, build_schema, execute::Executor, guards::QueryLimits,
+        persisted::PersistedQueries, reads::Reads, response_size::ResponseMemory,
     },
     http::{AppState, fanout::Fanout, router, server, ws::Sockets},
-    metrics, store,
+    metrics,
+    replicas::Replicas,
+    store,
 };
 
 /// A bound, ready-to-run server.
@@ -35,6 +37,7 @@ pub struct App {
     pub events: EventBus,
     sockets: Sockets,
     version: ContentVersion,
+    replicas: Option<Arc<Replicas>>,
 }
 
 /// How often histogram samples are folded into their buckets between scrapes.
@@ -69,6 +72,7 @@ impl App {
             tracing::warn!("serving a read-only SQLite database: every mutation will be refused");
         }
         let db = Db::connect(&config).await?;
+        let replicas = Replicas::start(&config, &db).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Io(format!("cannot listen on {}: {err}", config.listen)))?;
@@ -114,6 +118,13 @@ impl App {
             config.limits.query_bytes,
             !read_only,
         ));
+        let executor = match &replicas {
+            Some(replicas) => executor.with_reads(Reads::new(
+                replicas.clone(),
+                QueryLimits::from(&config.limits),
+            )),
+            None => executor,
+        };
         let fanout = Fanout::new(Some(events.clone()));
         let gauges = {
             let (conn, executor, sockets) = (db.conn.clone(), executor.clone(), sockets.clone());
@@ -147,10 +158,15 @@ impl App {
             version: version.clone(),
             responses,
             readiness: {
-                let conn = db.conn.clone();
+                let (conn, replicas) = (db.conn.clone(), replicas.clone());
                 Arc::new(move || {
-                    let conn = conn.clone();
-                    Box::pin(async move { store::readiness(&conn).await })
+                    let (conn, replicas) = (conn.clone(), replicas.clone());
+                    Box::pin(async move {
+                        // Replicas never make the process unready: reads fall back to the
+                        // primary. Their state is shown.
+                        store::readiness(&conn).await?;
+                        Ok(replicas.map(|r| r.report()).unwrap_or_default())
+                    })
                 })
             },
         };
@@ -174,6 +190,7 @@ impl App {
             events,
             sockets,
             version,
+            replicas,
         })
     }
 
@@ -241,6 +258,9 @@ impl App {
         }
         self.events.shutdown().await;
         self.version.shutdown();
+        if let Some(replicas) = &self.replicas {
+            replicas.close().await;
+        }
         self.db.close().await;
     }
 }

@@ -16,6 +16,9 @@
 //!   fields they failed, and logged once; a query whose connection broke under it is run once
 //!   more (on a connection that has been tested), within the same budget. Mutations never are.
 //!
+//! - with read replicas, queries read from one ([`super::reads`]); every mutation's answer
+//!   carries its commit position (`extensions.consistency.minLsn`) for read-your-writes.
+//!
 //! Subscriptions (WebSocket only) are streams: they get the tracker and the labelling, and the
 //! schema's shared loader; the permit and the time budget bound single executions, not a
 //! stream that lives as long as its socket.
@@ -31,7 +34,7 @@ use std::{
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request, Response, ServerError, Value,
-    parser::types::{DocumentOperations, OperationType},
+    parser::types::OperationType,
 };
 use futures::{Stream, StreamExt};
 use serde::{Serialize, ser::SerializeMap};
@@ -42,7 +45,9 @@ use super::{
     batch::{BatchLoader, Batched},
     budget::{Budgets, Standing},
     extension::{Report, Tracker, limit_error, response_size_error},
+    loaders::ContentLoader,
     persisted::PersistedQueries,
+    reads::{self, Reads},
     response_size::{Reservation, ResponseMemory, ResponseSize},
 };
 use crate::{
@@ -54,6 +59,7 @@ use crate::{
         code::{self, Phase},
     },
     metrics,
+    replicas::Lsn,
 };
 
 /// The request id, available to resolvers through the context.
@@ -73,6 +79,11 @@ pub struct Caller {
     pub arrived: Option<tokio::time::Instant>,
     /// Collects the surrogate keys the response depends on, when it may be cached.
     pub dependencies: Option<Arc<Dependencies>>,
+    /// The raw `Annals-Min-LSN` header: the commit position a read must see.
+    pub min_lsn: Option<String>,
+    /// The content version the answer will be kept under (its ETag, the response cache),
+    /// when it may be kept: a replica serves it only once it has replayed that version.
+    pub content_version: Option<i64>,
 }
 
 /// Runs requests: one per server, shared by every transport.
@@ -89,6 +100,8 @@ pub struct Executor {
     memory: ResponseMemory,
     /// Persisted queries (APQ and trusted documents), when the server keeps them.
     persisted: Option<Arc<PersistedQueries>>,
+    /// Read replicas, when queries may read from them.
+    reads: Option<Arc<Reads>>,
 }
 
 /// Counts one execution waiting for a permit while it lives.
@@ -212,6 +225,9 @@ pub struct Outcome {
     pub batch: bool,
     /// Whether the time budget ran out (the one result then says so).
     pub timed_out: bool,
+    /// With read replicas, the commit position of the mutations it ran (the
+    /// `Annals-Min-LSN` response header).
+    pub min_lsn: Option<Lsn>,
 }
 
 /// What is needed to run an operation again: a request is consumed by executing it.
@@ -243,20 +259,10 @@ impl Replay {
 
     /// Whether the operation it selects is a query (only those are run twice).
     fn is_query(&self) -> bool {
-        let Ok(doc) = async_graphql::parser::parse_query(&self.query) else {
-            return false;
-        };
-        let ty = match (&doc.operations, &self.operation_name) {
-            (DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (DocumentOperations::Multiple(ops), Some(name)) => {
-                ops.get(name.as_str()).map(|op| op.node.ty)
-            }
-            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                ops.values().next().map(|op| op.node.ty)
-            }
-            _ => None,
-        };
-        ty == Some(OperationType::Query)
+        async_graphql::parser::parse_query(&self.query).is_ok_and(|doc| {
+            super::cost::operation(&doc, self.operation_name.as_deref())
+                .is_some_and(|op| op.ty == OperationType::Query)
+        })
     }
 }
 
@@ -265,12 +271,13 @@ fn fault_of(err: &ServerError) -> Option<&DbFault> {
     err.source::<DbFault>()
 }
 
-/// Whether an operation failed because its connection broke under it.
-fn connection_lost(response: &Response) -> bool {
+/// Whether an operation failed because its connection broke under it; on a replica, for
+/// any database fault (the primary may well serve it).
+fn connection_lost(response: &Response, on_replica: bool) -> bool {
     response
         .errors
         .iter()
-        .any(|err| fault_of(err).is_some_and(|f| f.connection_lost))
+        .any(|err| fault_of(err).is_some_and(|f| f.connection_lost || on_replica))
 }
 
 impl Outcome {
@@ -332,7 +339,14 @@ impl Executor {
             budgets: (budget_per_minute > 0).then(|| Arc::new(Budgets::new(budget_per_minute))),
             memory,
             persisted: None,
+            reads: None,
         }
+    }
+
+    /// This executor, reading queries from `reads`' replicas where it may.
+    pub fn with_reads(mut self, reads: Reads) -> Self {
+        self.reads = Some(Arc::new(reads));
+        self
     }
 
     /// This executor, applying the persisted-query protocol ([`super::persisted`]) to every
@@ -460,6 +474,7 @@ impl Executor {
                 results: Vec::new(),
                 batch: is_batch,
                 timed_out: false,
+                min_lsn: None,
             },
             (false, Some(request)) => self.run(caller, BatchRequest::Single(request)).await,
             (true, Some(last)) => {
@@ -516,21 +531,48 @@ impl Executor {
                 (BatchRequest::Batch(requests), trackers, true)
             }
         };
-        // A loader of its own, so each relation level of this request is exactly one statement.
-        let loader = self
-            .schema
-            .data::<BatchLoader>()
-            .map(BatchLoader::for_request);
-        let batch = match &loader {
-            Some(loader) => batch.data(loader.clone()),
-            None => batch,
+        let min_lsn = match &self.reads {
+            Some(_) => match reads::min_lsn(caller, &batch) {
+                Ok(lsn) => lsn,
+                Err(err) => return self.refuse_all(err, trackers.len(), is_batch),
+            },
+            None => None,
         };
+        let mut batch = batch;
         let execution = async {
-            // Waiting for a permit counts against the request's budget.
+            // Choosing a replica (and waiting for one to replay `min_lsn`) counts against the
+            // request's budget, like waiting for a permit.
+            let replica = match &self.reads {
+                Some(reads) => reads.route(caller, min_lsn, &mut batch).await,
+                None => None,
+            };
+            // A loader of its own, so each relation level of this request is exactly one
+            // statement; over the replica's pool when it reads from one.
+            let loader = match replica {
+                Some(replica) => Some(BatchLoader::per_request(Arc::new(ContentLoader::new(
+                    replica.db.conn.clone(),
+                )))),
+                None => self
+                    .schema
+                    .data::<BatchLoader>()
+                    .map(BatchLoader::for_request),
+            };
+            let mut batch = match &loader {
+                Some(loader) => batch.data(loader.clone()),
+                None => batch,
+            };
+            if let Some(replica) = replica {
+                // Resolvers that run a statement themselves find the replica's connection
+                // first: request data comes before the schema's.
+                batch = batch.data(replica.db.conn.clone());
+            }
             let waiting = Waiting::new(&self.waiting);
             let _permit = self.permits.acquire().await;
             drop(waiting);
-            Batched::new(loader, self.schema.execute_batch(batch)).await
+            (
+                Batched::new(loader, self.schema.execute_batch(batch)).await,
+                replica,
+            )
         };
         // A budget already spent (a zero budget, or preparing took it all) stops the request
         // before it starts, rather than racing the first statements against the timer.
@@ -539,9 +581,9 @@ impl Executor {
         } else {
             tokio::time::timeout_at(deadline, execution).await.ok()
         };
-        let responses = match result {
-            Some(BatchResponse::Single(response)) => vec![response],
-            Some(BatchResponse::Batch(responses)) => responses,
+        let (responses, replica) = match result {
+            Some((BatchResponse::Single(response), replica)) => (vec![response], replica),
+            Some((BatchResponse::Batch(responses), replica)) => (responses, replica),
             None => {
                 let err = limit_error(
                     "timeout",
@@ -562,6 +604,7 @@ impl Executor {
                     results,
                     batch: false,
                     timed_out: true,
+                    min_lsn: None,
                 };
             }
         };
@@ -571,11 +614,14 @@ impl Executor {
             .map(|(response, tracker)| self.finish(response, &tracker, None, &caller.request_id))
             .collect();
         for (executed, replay) in results.iter_mut().zip(&replays) {
-            if !connection_lost(&executed.response) {
+            if !connection_lost(&executed.response, replica.is_some()) {
                 continue;
             }
-            // Idle connections that predate this are tested before their next use.
-            if let Some(faults) = self.schema.data::<Faults>() {
+            // Idle connections that predate this are tested before their next use; a replica
+            // leaves the rotation, and the query runs again on the primary.
+            if let Some(replica) = replica {
+                replica.failed();
+            } else if let Some(faults) = self.schema.data::<Faults>() {
                 faults.note();
             }
             if replay.is_query()
@@ -591,6 +637,7 @@ impl Executor {
                 executed.report.budget = executed.report.budget.or(budget);
             }
         }
+        let min_lsn = self.note_writes(caller, &mut results).await;
         let elapsed = started.elapsed();
         for result in &results {
             result.observe(Some(elapsed));
@@ -600,6 +647,48 @@ impl Executor {
             results,
             batch: is_batch,
             timed_out: false,
+            min_lsn,
+        }
+    }
+
+    /// With read replicas, after mutations ran: their commit position, in each mutation's
+    /// `extensions.consistency` and returned for the response header; the editor's next
+    /// reads stick to the primary when that is configured.
+    async fn note_writes(&self, caller: &Caller, results: &mut [Executed]) -> Option<Lsn> {
+        let reads = self.reads.as_ref()?;
+        let wrote = |r: &Executed| r.kind() == "mutation" && r.report.executed;
+        if !results.iter().any(wrote) {
+            return None;
+        }
+        reads.replicas.wrote(caller.authorization.as_deref());
+        let lsn = match reads.replicas.commit_lsn().await {
+            Ok(lsn) => lsn,
+            Err(err) => {
+                // The write stands; the client's next read may then miss it on a replica
+                // (it can stick to the primary instead).
+                tracing::warn!(request_id = %caller.request_id, error = ?err, "could not read the commit position");
+                return None;
+            }
+        };
+        for result in results.iter_mut().filter(|r| wrote(r)) {
+            result
+                .response
+                .extensions
+                .insert("consistency".to_owned(), reads::consistency(lsn));
+        }
+        Some(lsn)
+    }
+
+    /// Every operation of a request refused with `err` before it ran.
+    fn refuse_all(&self, err: ServerError, operations: usize, batch: bool) -> Outcome {
+        let results: Vec<Executed> = (0..operations.max(1))
+            .map(|_| self.refuse(vec![err.clone()]))
+            .collect();
+        Outcome {
+            results,
+            batch,
+            timed_out: false,
+            min_lsn: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod order;
 pub mod pagination;
 pub mod persisted;
 pub mod query;
+pub mod reads;
 pub mod response_size;
 pub mod search;
 pub mod subscription;

@@ -455,6 +455,9 @@ async fn execute(
     let mut caller = caller(headers, extensions);
     if let Some(cacheable) = &cacheable {
         caller.dependencies = Some(cacheable.dependencies.clone());
+        if via_get || state.responses.is_some() {
+            caller.content_version = Some(cacheable.version);
+        }
     }
     let outcome = state.executor.execute(&caller, batch).await;
     let status = if outcome.timed_out || outcome.unavailable() {
@@ -505,6 +508,14 @@ async fn execute(
         }
     };
     rate_limit_headers(&outcome, response.headers_mut());
+    if let Some(lsn) = outcome.min_lsn
+        && let Ok(value) = HeaderValue::from_str(&lsn.to_string())
+    {
+        // Sent back on the next read, it is served by a replica that has this write.
+        response
+            .headers_mut()
+            .insert(crate::graphql::reads::MIN_LSN_HEADER, value);
+    }
     if status == StatusCode::SERVICE_UNAVAILABLE {
         // The budget ran out or the database is unavailable: both pass; try again shortly.
         response.headers_mut().insert(

@@ -59,9 +59,10 @@ pub struct AppState {
     pub responses: Option<Arc<crate::cache::ResponseCache>>,
 }
 
-/// Checks that the service can serve: `Err` says why not, in a line for an operator.
+/// Checks that the service can serve: `Ok` with more to say (one line per read replica),
+/// `Err` says why not, in a line for an operator.
 pub type Readiness =
-    Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync>;
+    Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 /// How long `/readyz` waits for the database before answering 503.
 pub const READY_DEADLINE: Duration = Duration::from_secs(1);
@@ -128,7 +129,12 @@ pub fn router(state: AppState) -> Router {
                 .allow_headers([
                     axum::http::header::CONTENT_TYPE,
                     axum::http::header::AUTHORIZATION,
+                    HeaderName::from_static(crate::graphql::reads::MIN_LSN_HEADER),
                 ])
+                // Browser clients must be able to read a mutation's commit position.
+                .expose_headers([HeaderName::from_static(
+                    crate::graphql::reads::MIN_LSN_HEADER,
+                )])
                 .max_age(Duration::from_secs(600)),
         );
     }
@@ -206,7 +212,7 @@ async fn readyz(
         )),
     };
     match verdict {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(details) => (StatusCode::OK, format!("ready\n{details}")).into_response(),
         Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use axum::{
     extract::ConnectInfo,
     http::{Extensions, HeaderMap, header},
@@ -28,14 +28,7 @@ pub fn operation_type(
     };
     guards::check_text(query, &limits).ok()?;
     let doc = async_graphql::parser::parse_query(query).ok()?;
-    match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        _ => None,
-    }
+    crate::graphql::cost::operation(&doc, operation_name).map(|op| op.ty)
 }
 
 /// Who sent the request: its id, its `Authorization` header, and its address.
@@ -54,5 +47,9 @@ pub fn caller(headers: &HeaderMap, extensions: &Extensions) -> Caller {
             .map(|ConnectInfo(addr)| -> IpAddr { addr.ip() }),
         arrived: extensions.get::<Arrived>().map(|Arrived(at)| *at),
         dependencies: None,
+        content_version: None,
+        min_lsn: headers
+            .get(crate::graphql::reads::MIN_LSN_HEADER)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
     }
 }

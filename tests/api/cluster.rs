@@ -89,6 +89,74 @@ impl Cluster {
         cluster
     }
 
+    /// Creates and starts a streaming replica of `primary`: a cluster of its own whose data
+    /// directory is a `pg_basebackup -R` of the primary (hot standby, replaying its WAL).
+    pub fn replica_of(primary: &Cluster) -> Self {
+        let name = format!(
+            "annals_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let port = free_port().to_string();
+        let cluster = Self {
+            name: name.clone(),
+            port: port.parse().expect("a port"),
+        };
+        run(
+            "pg_createcluster",
+            &[VERSION, &name, "-p", &port, "--", "--auth=trust"],
+        );
+        let data = format!("/var/lib/postgresql/{VERSION}/{name}");
+        // pg_basebackup fills an empty directory (the parent is not the postgres user's).
+        for entry in std::fs::read_dir(&data).expect("the replica's data directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            }
+            .expect("empty the replica's data directory");
+        }
+        let primary_port = primary.port.to_string();
+        run(
+            "runuser",
+            &[
+                "-u",
+                "postgres",
+                "--",
+                "pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary_port,
+                "-U",
+                "postgres",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ],
+        );
+        cluster.ctl("start");
+        cluster
+    }
+
+    /// Runs `sql` on this cluster's `postgres` database (e.g. `pg_wal_replay_pause()`).
+    pub async fn execute(&self, sql: &str) {
+        use sea_orm::ConnectionTrait;
+        let admin = sea_orm::Database::connect(self.url("postgres"))
+            .await
+            .expect("connect to the test cluster");
+        admin
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        admin.close().await.ok();
+    }
+
     fn ctl(&self, action: &str) {
         run(
             "pg_ctlcluster",

@@ -33,6 +33,7 @@ mod operations;
 mod pagination;
 mod persisted;
 mod read;
+mod replicas;
 mod responses;
 mod search;
 mod statements;
@@ -150,6 +151,8 @@ fn unregistered(registered: &[&str]) -> Vec<String> {
 /// Every test function; the `registry` trial fails when one in `tests/api` is missing here.
 fn all_tests() -> Vec<(&'static str, TestFn)> {
     tests![
+        replicas::queries_read_a_replica_and_see_their_own_writes,
+        replicas::a_lagging_or_stopped_replica_leaves_the_rotation,
         caching::get_answers_are_cacheable_and_304_costs_no_sql,
         caching::compressed_answers_have_their_own_etag,
         caching::cached_answers_come_compressed_as_the_client_asks,
