@@ -136,7 +136,11 @@ impl Replicas {
     /// Opens a pool per configured replica (lazily: a replica that is down at start-up only
     /// stays out of rotation) and starts the health check; `None` without replicas.
     pub async fn start(config: &Config, primary: &Db) -> Result<Option<Arc<Self>>> {
-        let settings = config.replication.clone();
+        let mut settings = config.replication.clone();
+        // `ANNALS_READ_DATABASE_URL=` (set but empty) means no replicas, as unset does.
+        settings
+            .read_database_urls
+            .retain(|url| !url.trim().is_empty());
         if settings.read_database_urls.is_empty() {
             return Ok(None);
         }
