@@ -21,6 +21,7 @@ pub mod persisted;
 pub mod query;
 pub mod response_size;
 pub mod search;
+pub mod selection;
 pub mod subscription;
 pub mod types;
 

@@ -4,12 +4,20 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult};
 
 use super::{
+    columns::{self, Columns, FromColumns},
     page::{Key, KeyValue, Page, SortSpec, Window},
     sql::{SqlBuilder, like_pattern},
 };
 use crate::{entities::article, error::Result};
 
 const COLUMNS: &str = "a.id, a.slug, a.title, a.summary, a.version, a.created_at, a.updated_at";
+
+fn select(db: &impl ConnectionTrait, columns: Columns) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(&article::Model::select_list(columns))
+        .push(" FROM articles a WHERE ");
+    sql
+}
 
 /// Which articles a list shows. Every part is optional; all given parts must hold.
 #[derive(Debug, Clone, Default)]
@@ -77,13 +85,29 @@ pub async fn slugs_like(db: &impl ConnectionTrait, base: &str) -> Result<Vec<Str
 
 /// Articles with these ids, in no particular order.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<article::Model>> {
-    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
-    sql.push(COLUMNS)
-        .push(" FROM articles a WHERE ")
-        .in_ids("a.id", ids);
-    Ok(article::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?)
+    by_ids_with(db, ids, Columns::Full).await
+}
+
+/// Articles with these ids, in no particular order, with only `columns`.
+pub async fn by_ids_with(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    columns: Columns,
+) -> Result<Vec<article::Model>> {
+    let mut sql = select(db, columns);
+    sql.in_ids("a.id", ids);
+    columns::all(db, sql.build(), columns).await
+}
+
+/// The article with this slug, with only `columns`.
+pub async fn by_slug_with(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    columns: Columns,
+) -> Result<Option<article::Model>> {
+    let mut sql = select(db, columns);
+    sql.push("a.slug = ").bind(slug.to_owned());
+    Ok(columns::all(db, sql.build(), columns).await?.pop())
 }
 
 /// The article with this slug.
@@ -159,27 +183,26 @@ pub async fn summaries(
         .await?)
 }
 
-/// One page of the articles that match `filter`, in `sort` order.
+/// One page of the articles that match `filter`, in `sort` order, with only `columns`.
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &ArticleFilter,
     sort: ArticleSort,
     descending: bool,
     window: &Window,
+    columns: Columns,
 ) -> Result<Page<article::Model>> {
     let spec = SortSpec {
         column: Some(sort.column()),
         id_column: "a.id",
         descending,
     };
-    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
-    sql.push(COLUMNS).push(" FROM articles a WHERE 1=1");
+    let mut sql = select(db, columns);
+    sql.push("1=1");
     push_filter(&mut sql, filter);
     spec.push_conditions(&mut sql, window);
     spec.push_order_and_limit(&mut sql, window);
-    let rows = article::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?;
+    let rows = columns::all(db, sql.build(), columns).await?;
     Ok(Page::from_fetched(rows, window))
 }
 
@@ -197,13 +220,15 @@ pub async fn count(db: &impl ConnectionTrait, filter: &ArticleFilter) -> Result<
     })
 }
 
-/// For each topic, one page of its articles (oldest first), in one statement.
+/// For each topic, one page of its articles (oldest first), with only `columns`, in one
+/// statement.
 ///
 /// A window function numbers each topic's articles so every topic gets its own page.
 pub async fn pages_by_topic(
     db: &impl ConnectionTrait,
     topic_ids: &[i64],
     window: &Window,
+    columns: Columns,
 ) -> Result<Vec<(i64, article::Model)>> {
     let descending = window.backward();
     let dir = if descending { "DESC" } else { "ASC" };
@@ -216,7 +241,7 @@ pub async fn pages_by_topic(
         db.get_database_backend(),
         "SELECT * FROM (SELECT at.topic_id AS owner_id, ",
     );
-    sql.push(COLUMNS);
+    sql.push(&article::Model::select_list(columns));
     sql.push(&format!(
         ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
          FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE "
@@ -231,7 +256,7 @@ pub async fn pages_by_topic(
         .map(|row| {
             Ok((
                 row.try_get::<i64>("", "owner_id")?,
-                article::Model::from_query_result(row, "")?,
+                article::Model::from_columns(row, columns)?,
             ))
         })
         .collect()

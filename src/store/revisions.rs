@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::{
+    columns::{self, Columns, FromColumns},
     page::{SortSpec, Window},
     sql::SqlBuilder,
 };
@@ -175,29 +176,30 @@ pub async fn by_version(
         .await?)
 }
 
-/// The revisions of these articles with these versions, as one statement.
+/// The revisions of these articles with these versions, with only `columns`, as one
+/// statement.
 pub async fn by_versions(
     db: &impl ConnectionTrait,
     article_ids: &[i64],
     versions: &[i64],
+    columns: Columns,
 ) -> Result<Vec<revision::Model>> {
     let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
-    sql.push(COLUMNS)
+    sql.push(&revision::Model::select_list(columns))
         .push(" FROM revisions r WHERE ")
         .in_ids("r.article_id", article_ids)
         .push(" AND ")
         .in_ids("r.version", versions);
-    Ok(revision::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?)
+    columns::all(db, sql.build(), columns).await
 }
 
-/// For each article, one page of its revisions, newest first (keyed by version), in one
-/// statement: a window function numbers each article's revisions.
+/// For each article, one page of its revisions, newest first (keyed by version), with only
+/// `columns`, in one statement: a window function numbers each article's revisions.
 pub async fn pages_by_article(
     db: &impl ConnectionTrait,
     article_ids: &[i64],
     window: &Window,
+    columns: Columns,
 ) -> Result<Vec<revision::Model>> {
     // Newest first; a backward (`last`) window is fetched from the oldest end.
     let dir = if window.backward() { "ASC" } else { "DESC" };
@@ -207,7 +209,7 @@ pub async fn pages_by_article(
         descending: true,
     };
     let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT * FROM (SELECT ");
-    sql.push(COLUMNS);
+    sql.push(&revision::Model::select_list(columns));
     sql.push(&format!(
         ", ROW_NUMBER() OVER (PARTITION BY r.article_id ORDER BY r.version {dir}) AS rn \
          FROM revisions r WHERE "
@@ -217,7 +219,5 @@ pub async fn pages_by_article(
     sql.push(") ranked WHERE rn <= ")
         .bind((window.limit() + 1) as i64);
     sql.push(" ORDER BY article_id, rn");
-    Ok(revision::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?)
+    columns::all(db, sql.build(), columns).await
 }
