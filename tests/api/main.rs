@@ -203,6 +203,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         http::responses_are_compressed_by_accept_encoding,
         http::cors_is_off_unless_configured,
         statements::statement_count_is_independent_of_rows,
+        statements::columns_are_selected_only_when_asked,
         cli::export_reproduces_the_seed_byte_for_byte,
         cli::seeding_twice_changes_nothing,
         cli::cli_errors_are_one_line,
