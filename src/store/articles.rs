@@ -1,7 +1,7 @@
 //! Reading articles: by id, by slug, and filtered, ordered pages.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult};
 
 use super::{
     columns::{self, Columns, FromColumns},
@@ -221,36 +221,59 @@ pub async fn count(db: &impl ConnectionTrait, filter: &ArticleFilter) -> Result<
 }
 
 /// For each topic, one page of its articles (oldest first), with only `columns`, in one
-/// statement.
+/// statement. Rows come grouped by topic, each topic's in fetch order (see
+/// [`Page::from_fetched`]).
 ///
-/// A window function numbers each topic's articles so every topic gets its own page.
+/// On PostgreSQL each topic's page is a `LATERAL` subquery that walks the topic's
+/// memberships in `(created_at, id)` order and stops after `limit + 1` rows; on SQLite a
+/// window function numbers every article of each topic and keeps the first `limit + 1`.
 pub async fn pages_by_topic(
     db: &impl ConnectionTrait,
     topic_ids: &[i64],
     window: &Window,
     columns: Columns,
 ) -> Result<Vec<(i64, article::Model)>> {
-    let descending = window.backward();
-    let dir = if descending { "DESC" } else { "ASC" };
+    let backend = db.get_database_backend();
+    let dir = if window.backward() { "DESC" } else { "ASC" };
     let spec = SortSpec {
         column: Some("a.created_at"),
         id_column: "a.id",
         descending: false,
     };
-    let mut sql = SqlBuilder::new(
-        db.get_database_backend(),
-        "SELECT * FROM (SELECT at.topic_id AS owner_id, ",
-    );
-    sql.push(&article::Model::select_list(columns));
-    sql.push(&format!(
-        ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
-         FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE "
-    ));
-    sql.in_ids("at.topic_id", topic_ids);
-    spec.push_conditions(&mut sql, window);
-    sql.push(") ranked WHERE rn <= ")
-        .bind((window.limit() + 1) as i64);
-    sql.push(" ORDER BY owner_id, rn");
+    let list = article::Model::select_list(columns);
+    let mut sql;
+    if backend == DbBackend::Postgres {
+        // The inner `OFFSET 0` keeps the planner on a nested loop over `articles_pkey` per
+        // membership row instead of a hash join over every article (bench/README.md, Q3).
+        sql = SqlBuilder::new(backend, "SELECT o.owner_id, p.* FROM unnest(CAST(");
+        sql.bind(super::sql::ids_value(backend, topic_ids));
+        sql.push(" AS bigint[])) AS o(owner_id) CROSS JOIN LATERAL (SELECT ")
+            .push(&list)
+            .push(" FROM article_topics g CROSS JOIN LATERAL (SELECT ")
+            .push(&list)
+            .push(
+                " FROM articles a WHERE a.id = g.article_id OFFSET 0) a \
+                 WHERE g.topic_id = o.owner_id",
+            );
+        spec.push_conditions(&mut sql, window);
+        sql.push(&format!(" ORDER BY a.created_at {dir}, a.id {dir} LIMIT "))
+            .bind((window.limit() + 1) as i64);
+        sql.push(&format!(
+            ") p ORDER BY o.owner_id, p.created_at {dir}, p.id {dir}"
+        ));
+    } else {
+        sql = SqlBuilder::new(backend, "SELECT * FROM (SELECT at.topic_id AS owner_id, ");
+        sql.push(&list);
+        sql.push(&format!(
+            ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
+             FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE "
+        ));
+        sql.in_ids("at.topic_id", topic_ids);
+        spec.push_conditions(&mut sql, window);
+        sql.push(") ranked WHERE rn <= ")
+            .bind((window.limit() + 1) as i64);
+        sql.push(" ORDER BY owner_id, rn");
+    }
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter()
         .map(|row| {

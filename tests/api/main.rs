@@ -204,6 +204,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         http::cors_is_off_unless_configured,
         statements::statement_count_is_independent_of_rows,
         statements::columns_are_selected_only_when_asked,
+        statements::child_pages_are_lateral_on_postgres,
         cli::export_reproduces_the_seed_byte_for_byte,
         cli::seeding_twice_changes_nothing,
         cli::cli_errors_are_one_line,

@@ -140,3 +140,36 @@ pub async fn columns_are_selected_only_when_asked(app: TestApp) {
     assert_eq!(titles(&narrow), titles(&full));
     assert!(!titles(&full).is_empty());
 }
+
+/// A topic's page of articles and an article's page of revisions are one statement each:
+/// on PostgreSQL a `LATERAL ... LIMIT` per parent, on SQLite a window function.
+pub async fn child_pages_are_lateral_on_postgres(app: TestApp) {
+    let (data, sql) = app
+        .data_and_sql(
+            r#"{ topics(first: 5) { nodes { slug articles(first: 1) {
+                 pageInfo { hasNextPage } nodes { title revisions(first: 1) { nodes { version } } }
+               } } } }"#,
+            json!({}),
+        )
+        .await;
+    let topics = data["topics"]["nodes"].as_array().unwrap();
+    assert!(
+        topics
+            .iter()
+            .any(|t| t["articles"]["nodes"].as_array().unwrap().len() == 1),
+        "{data:#}"
+    );
+    let lateral = app.backend == crate::helpers::Backend::Postgres;
+    for from in ["FROM article_topics", "FROM revisions r"] {
+        let pages = reading(&sql, from);
+        assert_eq!(pages.len(), 1, "{from}: {sql:#?}");
+        assert_eq!(pages[0].contains("LATERAL"), lateral, "{}", pages[0]);
+        assert_eq!(pages[0].contains("ROW_NUMBER"), !lateral, "{}", pages[0]);
+    }
+    // Only the columns asked for: no summary, document or snapshot.
+    for text in &sql {
+        for large in ["summary", "document", "snapshot"] {
+            assert!(!text.contains(large), "{large}: {text}");
+        }
+    }
+}
