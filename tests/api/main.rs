@@ -167,6 +167,7 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         pagination::pages_forward_and_backward_in_every_order,
         pagination::filters_combine,
         pagination::nested_connections_page_per_parent,
+        pagination::nested_pages_are_slices_of_each_parents_list,
         pagination::bad_pagination_arguments_are_refused,
         errors::syntax_errors_have_a_location,
         errors::unknown_fields_have_a_location,
