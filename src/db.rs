@@ -2,9 +2,10 @@
 //! statement counter that tests use to prove there is no N+1.
 
 use std::{
+    collections::VecDeque,
     sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -13,14 +14,56 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, sqlx};
 
 use crate::{config::Config, error::Error};
 
-/// Counts the SQL statements sent through one connection pool.
+/// Counts the SQL statements sent through one connection pool, and while switched on
+/// (tests), keeps the texts of the most recent ones.
 #[derive(Debug, Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter(Arc<Statements>);
+
+/// Most statement texts a recording keeps: the oldest make way.
+const RECORDED_TEXTS: usize = 256;
+
+#[derive(Debug, Default)]
+struct Statements {
+    sent: AtomicU64,
+    /// Whether texts are kept: off, the only cost per statement is this load.
+    recording: AtomicBool,
+    texts: Mutex<VecDeque<String>>,
+}
 
 impl StatementCounter {
     /// Statements sent since the pool was opened.
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.sent.load(Ordering::Relaxed)
+    }
+
+    /// Starts keeping the texts of the statements sent from now on (at most the last 256),
+    /// forgetting any kept before.
+    pub fn record(&self) {
+        self.texts().clear();
+        self.0.recording.store(true, Ordering::Release);
+    }
+
+    /// Stops keeping texts and returns those kept since [`record`](Self::record), oldest
+    /// first.
+    pub fn recorded(&self) -> Vec<String> {
+        self.0.recording.store(false, Ordering::Release);
+        self.texts().drain(..).collect()
+    }
+
+    /// Counts one statement sent, keeping its text while recording.
+    fn sent(&self, sql: &str) {
+        self.0.sent.fetch_add(1, Ordering::Relaxed);
+        if self.0.recording.load(Ordering::Acquire) {
+            let mut texts = self.texts();
+            if texts.len() == RECORDED_TEXTS {
+                texts.pop_front();
+            }
+            texts.push_back(sql.to_owned());
+        }
+    }
+
+    fn texts(&self) -> std::sync::MutexGuard<'_, VecDeque<String>> {
+        self.0.texts.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -205,9 +248,9 @@ impl Db {
             ))
         })?;
         let statements = StatementCounter::default();
-        let counter = statements.0.clone();
+        let counter = statements.clone();
         conn.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.sent(&info.statement.sql);
             crate::metrics::record_statement(&info.statement.sql, info.elapsed, info.failed);
             // A child span of the current one, as long as the statement took (OTLP only).
             crate::telemetry::statement_span(backend, &info.statement.sql, info.elapsed, info.failed);
@@ -371,6 +414,22 @@ mod tests {
         assert!(faults.predates_fault(Duration::from_millis(500)));
         std::thread::sleep(Duration::from_millis(20));
         assert!(!faults.predates_fault(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn keeps_the_last_texts_only_while_recording() {
+        let counter = StatementCounter::default();
+        counter.sent("SELECT 0");
+        counter.record();
+        for i in 1..=RECORDED_TEXTS + 2 {
+            counter.sent(&format!("SELECT {i}"));
+        }
+        let texts = counter.recorded();
+        assert_eq!(texts.len(), RECORDED_TEXTS);
+        assert_eq!(texts[0], "SELECT 3");
+        counter.sent("SELECT after");
+        assert!(counter.recorded().is_empty());
+        assert_eq!(counter.get(), RECORDED_TEXTS as u64 + 4);
     }
 
     #[test]

@@ -349,7 +349,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::{config::Config, db::Db, graphql::loaders::ArticleById};
+    use crate::{config::Config, db::Db, graphql::loaders::ArticleById, store::columns::Columns};
 
     /// A future that wakes itself `wakes` times, then waits for nothing (`Pending` without a
     /// wake) `stalls` times, then is ready; it counts its polls.
@@ -463,7 +463,10 @@ mod tests {
         let loader = BatchLoader::per_request(Arc::new(ContentLoader::new(db.conn.clone())));
         let before = db.statements.get();
         let keys = Batched::new(Some(loader.clone()), async {
-            futures::future::join_all((1..=40).map(|id| loader.load_one(ArticleById(id)))).await
+            futures::future::join_all(
+                (1..=40).map(|id| loader.load_one(ArticleById(id, Columns::Full))),
+            )
+            .await
         })
         .await;
         assert_eq!(db.statements.get() - before, 1, "one statement for 40 keys");
@@ -474,8 +477,8 @@ mod tests {
         // The same key asked twice gets the same answer twice.
         let twice = Batched::new(Some(loader.clone()), async {
             futures::future::join(
-                loader.load_one(ArticleById(1)),
-                loader.load_one(ArticleById(1)),
+                loader.load_one(ArticleById(1, Columns::Full)),
+                loader.load_one(ArticleById(1, Columns::Full)),
             )
             .await
         })
@@ -495,8 +498,8 @@ mod tests {
         let (a, b) = tokio::time::timeout(
             Duration::from_secs(5),
             futures::future::join(
-                loader.load_one(ArticleById(1)),
-                loader.load_one(ArticleById(2)),
+                loader.load_one(ArticleById(1, Columns::Full)),
+                loader.load_one(ArticleById(2, Columns::Full)),
             ),
         )
         .await

@@ -15,6 +15,7 @@ use crate::{
     error::Error,
     store::{
         self,
+        columns::Columns,
         page::{Page, Window},
         points::{Point, PointKind},
         topics::Tagged,
@@ -155,45 +156,45 @@ impl Depends<revision::Model> for RevisionOfArticle {
     }
 }
 
-/// An article by primary key.
+/// An article by primary key, with the columns its selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ArticleById(pub i64);
-/// A section by primary key.
+pub struct ArticleById(pub i64, pub Columns);
+/// A section by primary key, with the columns its selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SectionById(pub i64);
-/// The sections of an article.
+pub struct SectionById(pub i64, pub Columns);
+/// The sections of an article, with the columns their selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SectionsOfArticle(pub i64);
-/// A reform or reaction by primary key.
+pub struct SectionsOfArticle(pub i64, pub Columns);
+/// A reform or reaction by primary key, with the columns its selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PointById(pub PointKind, pub i64);
-/// The reforms or reactions of a section.
+pub struct PointById(pub PointKind, pub i64, pub Columns);
+/// The reforms or reactions of a section, with the columns their selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PointsOfSection(pub PointKind, pub i64);
-/// The reforms or reactions of an article.
+pub struct PointsOfSection(pub PointKind, pub i64, pub Columns);
+/// The reforms or reactions of an article, with the columns their selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PointsOfArticle(pub PointKind, pub i64);
-/// The reforms or reactions tagged with a topic.
+pub struct PointsOfArticle(pub PointKind, pub i64, pub Columns);
+/// The reforms or reactions tagged with a topic, with the columns their selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PointsOfTopic(pub PointKind, pub i64);
+pub struct PointsOfTopic(pub PointKind, pub i64, pub Columns);
 /// A topic by primary key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TopicById(pub i64);
 /// The topics tagging an article, reform or reaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TopicsOf(pub Tagged, pub i64);
-/// One page of a topic's articles.
+/// One page of a topic's articles, with the columns their selection needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ArticlesOfTopic(pub i64, pub Window);
+pub struct ArticlesOfTopic(pub i64, pub Window, pub Columns);
 /// How many articles a topic tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArticleCountOfTopic(pub i64);
-/// One page of an article's revisions, newest first.
+/// One page of an article's revisions, newest first, with the columns their selection needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RevisionsOfArticle(pub i64, pub Window);
-/// The revision of an article at a version.
+pub struct RevisionsOfArticle(pub i64, pub Window, pub Columns);
+/// The revision of an article at a version, with the columns its selection needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RevisionOfArticle(pub i64, pub i32);
+pub struct RevisionOfArticle(pub i64, pub i32, pub Columns);
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<Error>>;
 
@@ -209,18 +210,59 @@ fn grouped<K: Hash + Eq, T>(rows: impl IntoIterator<Item = (K, T)>) -> HashMap<K
     map
 }
 
-/// Splits keys of mixed point kinds so each kind is one statement.
+/// Answers each key with the value loaded for its row id (`id_of`). A batch loads the widest
+/// shape any of its keys asked for, once; keys that differ only in shape share that value
+/// (copied for all but the last), so each gets at least the columns it asked for.
+fn answer<'a, K, I, V>(
+    keys: &'a [K],
+    id_of: impl Fn(&'a K) -> I,
+    mut values: HashMap<I, V>,
+) -> HashMap<K, V>
+where
+    K: Hash + Eq + Clone,
+    I: Hash + Eq,
+    V: Clone,
+{
+    let mut left: HashMap<I, usize> = HashMap::with_capacity(keys.len());
+    for key in keys {
+        *left.entry(id_of(key)).or_default() += 1;
+    }
+    let mut out = HashMap::with_capacity(keys.len());
+    for key in keys {
+        let id = id_of(key);
+        let last = left.get_mut(&id).is_some_and(|n| {
+            *n -= 1;
+            *n == 0
+        });
+        let value = if last {
+            values.remove(&id)
+        } else {
+            values.get(&id).cloned()
+        };
+        if let Some(value) = value {
+            out.insert(key.clone(), value);
+        }
+    }
+    out
+}
+
+/// Splits keys of mixed point kinds so each kind is one statement, in the widest shape any
+/// key of that kind asked for.
 fn by_kind<K: Copy>(
     keys: &[K],
-    kind_and_id: impl Fn(K) -> (PointKind, i64),
-) -> [(PointKind, Vec<i64>); 2] {
+    kind_id_columns: impl Fn(K) -> (PointKind, i64, Columns),
+) -> [(PointKind, Vec<i64>, Columns); 2] {
     let mut split = [
-        (PointKind::Reform, Vec::new()),
-        (PointKind::Reaction, Vec::new()),
+        (PointKind::Reform, Vec::new(), Columns::Narrow),
+        (PointKind::Reaction, Vec::new(), Columns::Narrow),
     ];
     for key in keys {
-        let (kind, id) = kind_and_id(*key);
-        split[usize::from(kind == PointKind::Reaction)].1.push(id);
+        let (kind, id, columns) = kind_id_columns(*key);
+        let part = &mut split[usize::from(kind == PointKind::Reaction)];
+        if !part.1.contains(&id) {
+            part.1.push(id);
+        }
+        part.2 = part.2.max(columns);
     }
     split
 }
@@ -231,10 +273,9 @@ impl Loader<ArticleById> for ContentLoader {
 
     async fn load(&self, keys: &[ArticleById]) -> LoadResult<ArticleById, article::Model> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(by_key(
-            store::articles::by_ids(&self.db, &ids).await?,
-            |a| ArticleById(a.id),
-        ))
+        let columns = Columns::widest(keys.iter().map(|k| k.1));
+        let rows = store::articles::by_ids_with(&self.db, &ids, columns).await?;
+        Ok(answer(keys, |k| k.0, by_key(rows, |a| a.id)))
     }
 }
 
@@ -244,10 +285,9 @@ impl Loader<SectionById> for ContentLoader {
 
     async fn load(&self, keys: &[SectionById]) -> LoadResult<SectionById, section::Model> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(by_key(
-            store::sections::by_ids(&self.db, &ids).await?,
-            |s| SectionById(s.id),
-        ))
+        let columns = Columns::widest(keys.iter().map(|k| k.1));
+        let rows = store::sections::by_ids_with(&self.db, &ids, columns).await?;
+        Ok(answer(keys, |k| k.0, by_key(rows, |s| s.id)))
     }
 }
 
@@ -260,11 +300,10 @@ impl Loader<SectionsOfArticle> for ContentLoader {
         keys: &[SectionsOfArticle],
     ) -> LoadResult<SectionsOfArticle, Vec<section::Model>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = store::sections::by_article_ids(&self.db, &ids).await?;
-        Ok(grouped(
-            rows.into_iter()
-                .map(|s| (SectionsOfArticle(s.article_id), s)),
-        ))
+        let columns = Columns::widest(keys.iter().map(|k| k.1));
+        let rows = store::sections::by_article_ids_with(&self.db, &ids, columns).await?;
+        let rows = grouped(rows.into_iter().map(|s| (s.article_id, s)));
+        Ok(answer(keys, |k| k.0, rows))
     }
 }
 
@@ -273,15 +312,15 @@ impl Loader<PointById> for ContentLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[PointById]) -> LoadResult<PointById, Point> {
-        let mut out = HashMap::new();
-        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+        let mut rows = HashMap::new();
+        for (kind, ids, columns) in by_kind(keys, |k| (k.0, k.1, k.2)) {
             if !ids.is_empty() {
-                for p in store::points::by_ids(&self.db, kind, &ids).await? {
-                    out.insert(PointById(kind, p.id), p);
+                for p in store::points::by_ids_with(&self.db, kind, &ids, columns).await? {
+                    rows.insert((kind, p.id), p);
                 }
             }
         }
-        Ok(out)
+        Ok(answer(keys, |k| (k.0, k.1), rows))
     }
 }
 
@@ -290,17 +329,16 @@ impl Loader<PointsOfSection> for ContentLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[PointsOfSection]) -> LoadResult<PointsOfSection, Vec<Point>> {
-        let mut out = HashMap::new();
-        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+        let mut rows = HashMap::new();
+        for (kind, ids, columns) in by_kind(keys, |k| (k.0, k.1, k.2)) {
             if !ids.is_empty() {
-                let rows = store::points::by_section_ids(&self.db, kind, &ids).await?;
-                out.extend(grouped(
-                    rows.into_iter()
-                        .map(|p| (PointsOfSection(kind, p.section_id), p)),
+                let points = store::points::by_section_ids(&self.db, kind, &ids, columns).await?;
+                rows.extend(grouped(
+                    points.into_iter().map(|p| ((kind, p.section_id), p)),
                 ));
             }
         }
-        Ok(out)
+        Ok(answer(keys, |k| (k.0, k.1), rows))
     }
 }
 
@@ -309,17 +347,17 @@ impl Loader<PointsOfArticle> for ContentLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[PointsOfArticle]) -> LoadResult<PointsOfArticle, Vec<Point>> {
-        let mut out = HashMap::new();
-        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+        let mut rows = HashMap::new();
+        for (kind, ids, columns) in by_kind(keys, |k| (k.0, k.1, k.2)) {
             if !ids.is_empty() {
-                let rows = store::points::by_article_ids(&self.db, kind, &ids).await?;
-                out.extend(grouped(
-                    rows.into_iter()
-                        .map(|p| (PointsOfArticle(kind, p.article_id), p)),
+                let points =
+                    store::points::by_article_ids_with(&self.db, kind, &ids, columns).await?;
+                rows.extend(grouped(
+                    points.into_iter().map(|p| ((kind, p.article_id), p)),
                 ));
             }
         }
-        Ok(out)
+        Ok(answer(keys, |k| (k.0, k.1), rows))
     }
 }
 
@@ -328,17 +366,16 @@ impl Loader<PointsOfTopic> for ContentLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[PointsOfTopic]) -> LoadResult<PointsOfTopic, Vec<Point>> {
-        let mut out = HashMap::new();
-        for (kind, ids) in by_kind(keys, |k| (k.0, k.1)) {
+        let mut rows = HashMap::new();
+        for (kind, ids, columns) in by_kind(keys, |k| (k.0, k.1, k.2)) {
             if !ids.is_empty() {
-                let rows = store::points::by_topic_ids(&self.db, kind, &ids).await?;
-                out.extend(grouped(
-                    rows.into_iter()
-                        .map(|(topic, p)| (PointsOfTopic(kind, topic), p)),
+                let points = store::points::by_topic_ids(&self.db, kind, &ids, columns).await?;
+                rows.extend(grouped(
+                    points.into_iter().map(|(topic, p)| ((kind, topic), p)),
                 ));
             }
         }
-        Ok(out)
+        Ok(answer(keys, |k| (k.0, k.1), rows))
     }
 }
 
@@ -375,6 +412,26 @@ impl Loader<TopicsOf> for ContentLoader {
     }
 }
 
+/// Groups paged keys by window (keys with the same window share one statement), each group
+/// with its parents' ids (once each) and the widest shape its keys asked for.
+fn by_window<'a, K>(
+    keys: &'a [K],
+    parts: impl Fn(&'a K) -> (i64, &'a Window, Columns),
+) -> HashMap<&'a Window, (Vec<i64>, Columns)> {
+    let mut groups: HashMap<&Window, (Vec<i64>, Columns)> = HashMap::new();
+    for key in keys {
+        let (id, window, columns) = parts(key);
+        let group = groups
+            .entry(window)
+            .or_insert_with(|| (Vec::new(), Columns::Narrow));
+        if !group.0.contains(&id) {
+            group.0.push(id);
+        }
+        group.1 = group.1.max(columns);
+    }
+    groups
+}
+
 impl Loader<ArticlesOfTopic> for ContentLoader {
     type Value = Page<article::Model>;
     type Error = Arc<Error>;
@@ -383,24 +440,17 @@ impl Loader<ArticlesOfTopic> for ContentLoader {
         &self,
         keys: &[ArticlesOfTopic],
     ) -> LoadResult<ArticlesOfTopic, Page<article::Model>> {
-        // Keys with the same window share one statement.
-        let mut by_window: HashMap<&Window, Vec<i64>> = HashMap::new();
-        for key in keys {
-            by_window.entry(&key.1).or_default().push(key.0);
-        }
-        let mut out = HashMap::new();
-        for (window, topic_ids) in by_window {
-            let mut rows =
-                grouped(store::articles::pages_by_topic(&self.db, &topic_ids, window).await?);
+        let mut pages = HashMap::new();
+        for (window, (topic_ids, columns)) in by_window(keys, |k| (k.0, &k.1, k.2)) {
+            let mut rows = grouped(
+                store::articles::pages_by_topic(&self.db, &topic_ids, window, columns).await?,
+            );
             for topic_id in topic_ids {
                 let fetched = rows.remove(&topic_id).unwrap_or_default();
-                out.insert(
-                    ArticlesOfTopic(topic_id, window.clone()),
-                    Page::from_fetched(fetched, window),
-                );
+                pages.insert((topic_id, window), Page::from_fetched(fetched, window));
             }
         }
-        Ok(out)
+        Ok(answer(keys, |k| (k.0, &k.1), pages))
     }
 }
 
@@ -429,24 +479,17 @@ impl Loader<RevisionsOfArticle> for ContentLoader {
         &self,
         keys: &[RevisionsOfArticle],
     ) -> LoadResult<RevisionsOfArticle, Page<revision::Model>> {
-        // Keys with the same window share one statement.
-        let mut by_window: HashMap<&Window, Vec<i64>> = HashMap::new();
-        for key in keys {
-            by_window.entry(&key.1).or_default().push(key.0);
-        }
-        let mut out = HashMap::new();
-        for (window, article_ids) in by_window {
-            let rows = store::revisions::pages_by_article(&self.db, &article_ids, window).await?;
+        let mut pages = HashMap::new();
+        for (window, (article_ids, columns)) in by_window(keys, |k| (k.0, &k.1, k.2)) {
+            let rows =
+                store::revisions::pages_by_article(&self.db, &article_ids, window, columns).await?;
             let mut rows = grouped(rows.into_iter().map(|r| (r.article_id, r)));
             for article_id in article_ids {
                 let fetched = rows.remove(&article_id).unwrap_or_default();
-                out.insert(
-                    RevisionsOfArticle(article_id, window.clone()),
-                    Page::from_fetched(fetched, window),
-                );
+                pages.insert((article_id, window), Page::from_fetched(fetched, window));
             }
         }
-        Ok(out)
+        Ok(answer(keys, |k| (k.0, &k.1), pages))
     }
 }
 
@@ -460,11 +503,11 @@ impl Loader<RevisionOfArticle> for ContentLoader {
     ) -> LoadResult<RevisionOfArticle, revision::Model> {
         let article_ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let versions: Vec<i64> = keys.iter().map(|k| i64::from(k.1)).collect();
-        let rows = store::revisions::by_versions(&self.db, &article_ids, &versions).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (RevisionOfArticle(r.article_id, r.version), r))
-            .filter(|(key, _)| keys.contains(key))
-            .collect())
+        let columns = Columns::widest(keys.iter().map(|k| k.2));
+        let rows =
+            store::revisions::by_versions(&self.db, &article_ids, &versions, columns).await?;
+        // The statement matches every pairing of the ids and versions; keep the asked ones.
+        let rows = by_key(rows, |r| (r.article_id, r.version));
+        Ok(answer(keys, |k| (k.0, k.1), rows))
     }
 }

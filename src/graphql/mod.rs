@@ -22,6 +22,7 @@ pub mod query;
 pub mod reads;
 pub mod response_size;
 pub mod search;
+pub mod selection;
 pub mod subscription;
 pub mod types;
 

@@ -7,6 +7,7 @@ use super::{
     context::db,
     loaders::depends_on,
     pagination::{ListId, PageArgs},
+    selection,
     types::{
         Article, Node, Topic,
         connections::{
@@ -67,7 +68,8 @@ impl ContentQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The article's slug, e.g. `de-stalinization`.")] slug: String,
     ) -> Result<Option<Article>> {
-        let article = store::articles::by_slug(db(ctx)?, &slug).await?;
+        let columns = selection::of_field(ctx, selection::ARTICLE);
+        let article = store::articles::by_slug_with(db(ctx)?, &slug, columns).await?;
         depends_on(
             ctx,
             [article
@@ -116,7 +118,9 @@ impl ContentQuery {
         }
         .window(&list)?;
         let filter: store::articles::ArticleFilter = filter.unwrap_or_default().into();
-        let page = store::articles::page(db(ctx)?, &filter, sort, descending, &window).await?;
+        let columns = selection::of_connection(ctx, selection::ARTICLE);
+        let page =
+            store::articles::page(db(ctx)?, &filter, sort, descending, &window, columns).await?;
         depends_on(ctx, [Key::Articles]);
         Ok(ArticleConnection::new(
             page,
@@ -199,7 +203,8 @@ impl ContentQuery {
         }
         .window(&list)?;
         let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
-        let page = store::points::page(db(ctx)?, kind, &filter, &window).await?;
+        let columns = selection::of_connection(ctx, selection::POINT);
+        let page = store::points::page(db(ctx)?, kind, &filter, &window, columns).await?;
         depends_on(ctx, [Key::Articles]);
         Ok(ReformConnection::new(
             page,
@@ -236,7 +241,8 @@ impl ContentQuery {
         }
         .window(&list)?;
         let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
-        let page = store::points::page(db(ctx)?, kind, &filter, &window).await?;
+        let columns = selection::of_connection(ctx, selection::POINT);
+        let page = store::points::page(db(ctx)?, kind, &filter, &window, columns).await?;
         depends_on(ctx, [Key::Articles]);
         Ok(ReactionConnection::new(
             page,

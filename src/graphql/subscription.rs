@@ -58,7 +58,8 @@ impl ArticleChange {
         if self.0.kind == events::ChangeKind::Deleted {
             return Ok(None);
         }
-        Ok(load(ctx, ArticleById(self.0.article_id))
+        let columns = super::selection::of_field(ctx, super::selection::ARTICLE);
+        Ok(load(ctx, ArticleById(self.0.article_id, columns))
             .await?
             .map(Article))
     }

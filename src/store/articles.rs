@@ -1,15 +1,23 @@
 //! Reading articles: by id, by slug, and filtered, ordered pages.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult};
 
 use super::{
+    columns::{self, Columns, FromColumns},
     page::{Key, KeyValue, Page, SortSpec, Window},
     sql::{SqlBuilder, like_pattern},
 };
 use crate::{entities::article, error::Result};
 
 const COLUMNS: &str = "a.id, a.slug, a.title, a.summary, a.version, a.created_at, a.updated_at";
+
+fn select(db: &impl ConnectionTrait, columns: Columns) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(&article::Model::select_list(columns))
+        .push(" FROM articles a WHERE ");
+    sql
+}
 
 /// Which articles a list shows. Every part is optional; all given parts must hold.
 #[derive(Debug, Clone, Default)]
@@ -77,13 +85,29 @@ pub async fn slugs_like(db: &impl ConnectionTrait, base: &str) -> Result<Vec<Str
 
 /// Articles with these ids, in no particular order.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<article::Model>> {
-    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
-    sql.push(COLUMNS)
-        .push(" FROM articles a WHERE ")
-        .in_ids("a.id", ids);
-    Ok(article::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?)
+    by_ids_with(db, ids, Columns::Full).await
+}
+
+/// Articles with these ids, in no particular order, with only `columns`.
+pub async fn by_ids_with(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    columns: Columns,
+) -> Result<Vec<article::Model>> {
+    let mut sql = select(db, columns);
+    sql.in_ids("a.id", ids);
+    columns::all(db, sql.build(), columns).await
+}
+
+/// The article with this slug, with only `columns`.
+pub async fn by_slug_with(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    columns: Columns,
+) -> Result<Option<article::Model>> {
+    let mut sql = select(db, columns);
+    sql.push("a.slug = ").bind(slug.to_owned());
+    Ok(columns::all(db, sql.build(), columns).await?.pop())
 }
 
 /// The article with this slug.
@@ -159,27 +183,26 @@ pub async fn summaries(
         .await?)
 }
 
-/// One page of the articles that match `filter`, in `sort` order.
+/// One page of the articles that match `filter`, in `sort` order, with only `columns`.
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &ArticleFilter,
     sort: ArticleSort,
     descending: bool,
     window: &Window,
+    columns: Columns,
 ) -> Result<Page<article::Model>> {
     let spec = SortSpec {
         column: Some(sort.column()),
         id_column: "a.id",
         descending,
     };
-    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
-    sql.push(COLUMNS).push(" FROM articles a WHERE 1=1");
+    let mut sql = select(db, columns);
+    sql.push("1=1");
     push_filter(&mut sql, filter);
     spec.push_conditions(&mut sql, window);
     spec.push_order_and_limit(&mut sql, window);
-    let rows = article::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?;
+    let rows = columns::all(db, sql.build(), columns).await?;
     Ok(Page::from_fetched(rows, window))
 }
 
@@ -197,41 +220,66 @@ pub async fn count(db: &impl ConnectionTrait, filter: &ArticleFilter) -> Result<
     })
 }
 
-/// For each topic, one page of its articles (oldest first), in one statement.
+/// For each topic, one page of its articles (oldest first), with only `columns`, in one
+/// statement. Rows come grouped by topic, each topic's in fetch order (see
+/// [`Page::from_fetched`]).
 ///
-/// A window function numbers each topic's articles so every topic gets its own page.
+/// On PostgreSQL each topic's page is a `LATERAL` subquery that walks the topic's
+/// memberships in `(created_at, id)` order and stops after `limit + 1` rows; on SQLite a
+/// window function numbers every article of each topic and keeps the first `limit + 1`.
 pub async fn pages_by_topic(
     db: &impl ConnectionTrait,
     topic_ids: &[i64],
     window: &Window,
+    columns: Columns,
 ) -> Result<Vec<(i64, article::Model)>> {
-    let descending = window.backward();
-    let dir = if descending { "DESC" } else { "ASC" };
+    let backend = db.get_database_backend();
+    let dir = if window.backward() { "DESC" } else { "ASC" };
     let spec = SortSpec {
         column: Some("a.created_at"),
         id_column: "a.id",
         descending: false,
     };
-    let mut sql = SqlBuilder::new(
-        db.get_database_backend(),
-        "SELECT * FROM (SELECT at.topic_id AS owner_id, ",
-    );
-    sql.push(COLUMNS);
-    sql.push(&format!(
-        ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
-         FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE "
-    ));
-    sql.in_ids("at.topic_id", topic_ids);
-    spec.push_conditions(&mut sql, window);
-    sql.push(") ranked WHERE rn <= ")
-        .bind((window.limit() + 1) as i64);
-    sql.push(" ORDER BY owner_id, rn");
+    let list = article::Model::select_list(columns);
+    let mut sql;
+    if backend == DbBackend::Postgres {
+        // The inner `OFFSET 0` keeps the planner on a nested loop over `articles_pkey` per
+        // membership row instead of a hash join over every article (bench/README.md, Q3).
+        sql = SqlBuilder::new(backend, "SELECT o.owner_id, p.* FROM unnest(CAST(");
+        sql.bind(super::sql::ids_value(backend, topic_ids));
+        sql.push(" AS bigint[])) AS o(owner_id) CROSS JOIN LATERAL (SELECT ")
+            .push(&list)
+            .push(" FROM article_topics g CROSS JOIN LATERAL (SELECT ")
+            .push(&list)
+            .push(
+                " FROM articles a WHERE a.id = g.article_id OFFSET 0) a \
+                 WHERE g.topic_id = o.owner_id",
+            );
+        spec.push_conditions(&mut sql, window);
+        sql.push(&format!(" ORDER BY a.created_at {dir}, a.id {dir} LIMIT "))
+            .bind((window.limit() + 1) as i64);
+        sql.push(&format!(
+            ") p ORDER BY o.owner_id, p.created_at {dir}, p.id {dir}"
+        ));
+    } else {
+        sql = SqlBuilder::new(backend, "SELECT * FROM (SELECT at.topic_id AS owner_id, ");
+        sql.push(&list);
+        sql.push(&format!(
+            ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
+             FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE "
+        ));
+        sql.in_ids("at.topic_id", topic_ids);
+        spec.push_conditions(&mut sql, window);
+        sql.push(") ranked WHERE rn <= ")
+            .bind((window.limit() + 1) as i64);
+        sql.push(" ORDER BY owner_id, rn");
+    }
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter()
         .map(|row| {
             Ok((
                 row.try_get::<i64>("", "owner_id")?,
-                article::Model::from_query_result(row, "")?,
+                article::Model::from_columns(row, columns)?,
             ))
         })
         .collect()

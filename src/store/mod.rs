@@ -5,6 +5,7 @@
 //! `&impl ConnectionTrait`, so it runs the same inside or outside a transaction.
 
 pub mod articles;
+pub mod columns;
 pub mod content;
 pub mod content_version;
 pub mod dump;

@@ -3,6 +3,7 @@
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::{
+    columns::{self, Columns, FromColumns},
     page::{Page, SortSpec, Window},
     sql::SqlBuilder,
 };
@@ -54,33 +55,44 @@ pub struct Point {
     pub description: String,
 }
 
-fn select(db: &impl ConnectionTrait, kind: PointKind) -> SqlBuilder {
-    let mut sql = SqlBuilder::new(
-        db.get_database_backend(),
-        "SELECT p.id, p.article_id, p.section_id, p.position, p.slug, p.title, p.description FROM ",
-    );
-    sql.push(kind.table()).push(" p");
+fn select(db: &impl ConnectionTrait, kind: PointKind, columns: Columns) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(&Point::select_list(columns))
+        .push(" FROM ")
+        .push(kind.table())
+        .push(" p");
     sql
 }
 
 /// Points with these ids.
 pub async fn by_ids(db: &impl ConnectionTrait, kind: PointKind, ids: &[i64]) -> Result<Vec<Point>> {
-    let mut sql = select(db, kind);
-    sql.push(" WHERE ").in_ids("p.id", ids);
-    Ok(Point::find_by_statement(sql.build()).all(db).await?)
+    by_ids_with(db, kind, ids, Columns::Full).await
 }
 
-/// Points of these sections, in document order.
+/// Points with these ids, with only `columns`.
+pub async fn by_ids_with(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    ids: &[i64],
+    columns: Columns,
+) -> Result<Vec<Point>> {
+    let mut sql = select(db, kind, columns);
+    sql.push(" WHERE ").in_ids("p.id", ids);
+    columns::all(db, sql.build(), columns).await
+}
+
+/// Points of these sections, in document order, with only `columns`.
 pub async fn by_section_ids(
     db: &impl ConnectionTrait,
     kind: PointKind,
     ids: &[i64],
+    columns: Columns,
 ) -> Result<Vec<Point>> {
-    let mut sql = select(db, kind);
+    let mut sql = select(db, kind, columns);
     sql.push(" WHERE ")
         .in_ids("p.section_id", ids)
         .push(" ORDER BY p.section_id, p.position");
-    Ok(Point::find_by_statement(sql.build()).all(db).await?)
+    columns::all(db, sql.build(), columns).await
 }
 
 /// Points of these articles, in document order (by section, then position).
@@ -89,24 +101,34 @@ pub async fn by_article_ids(
     kind: PointKind,
     ids: &[i64],
 ) -> Result<Vec<Point>> {
-    let mut sql = select(db, kind);
+    by_article_ids_with(db, kind, ids, Columns::Full).await
+}
+
+/// Points of these articles, in document order (by section, then position), with only
+/// `columns`.
+pub async fn by_article_ids_with(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    ids: &[i64],
+    columns: Columns,
+) -> Result<Vec<Point>> {
+    let mut sql = select(db, kind, columns);
     sql.push(" JOIN sections s ON s.id = p.section_id WHERE ")
         .in_ids("p.article_id", ids)
         .push(" ORDER BY p.article_id, s.position, p.position");
-    Ok(Point::find_by_statement(sql.build()).all(db).await?)
+    columns::all(db, sql.build(), columns).await
 }
 
-/// Points tagged with these topics, as `(topic_id, point)`, in id order.
+/// Points tagged with these topics, as `(topic_id, point)`, in id order, with only `columns`.
 pub async fn by_topic_ids(
     db: &impl ConnectionTrait,
     kind: PointKind,
     ids: &[i64],
+    columns: Columns,
 ) -> Result<Vec<(i64, Point)>> {
     let (tag_table, column) = kind.tag_table();
-    let mut sql = SqlBuilder::new(
-        db.get_database_backend(),
-        "SELECT t.topic_id AS owner_id, p.id, p.article_id, p.section_id, p.position, p.slug, p.title, p.description FROM ",
-    );
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT t.topic_id AS owner_id, ");
+    sql.push(&Point::select_list(columns)).push(" FROM ");
     sql.push(tag_table).push(" t JOIN ").push(kind.table());
     sql.push(&format!(" p ON p.id = t.{column} WHERE "));
     sql.in_ids("t.topic_id", ids)
@@ -116,7 +138,7 @@ pub async fn by_topic_ids(
         .map(|row| {
             Ok((
                 row.try_get::<i64>("", "owner_id")?,
-                Point::from_query_result(row, "")?,
+                Point::from_columns(row, columns)?,
             ))
         })
         .collect()
@@ -147,24 +169,25 @@ fn push_filter(sql: &mut SqlBuilder, kind: PointKind, filter: &ContentFilter) {
     }
 }
 
-/// One page of points, in id order.
+/// One page of points, in id order, with only `columns`.
 pub async fn page(
     db: &impl ConnectionTrait,
     kind: PointKind,
     filter: &ContentFilter,
     window: &Window,
+    columns: Columns,
 ) -> Result<Page<Point>> {
     let spec = SortSpec {
         column: None,
         id_column: "p.id",
         descending: false,
     };
-    let mut sql = select(db, kind);
+    let mut sql = select(db, kind, columns);
     sql.push(" WHERE 1=1");
     push_filter(&mut sql, kind, filter);
     spec.push_conditions(&mut sql, window);
     spec.push_order_and_limit(&mut sql, window);
-    let rows = Point::find_by_statement(sql.build()).all(db).await?;
+    let rows = columns::all(db, sql.build(), columns).await?;
     Ok(Page::from_fetched(rows, window))
 }
 

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::{
+    columns::{self, Columns, FromColumns},
     page::{SortSpec, Window},
     sql::SqlBuilder,
 };
@@ -175,30 +176,36 @@ pub async fn by_version(
         .await?)
 }
 
-/// The revisions of these articles with these versions, as one statement.
+/// The revisions of these articles with these versions, with only `columns`, as one
+/// statement.
 pub async fn by_versions(
     db: &impl ConnectionTrait,
     article_ids: &[i64],
     versions: &[i64],
+    columns: Columns,
 ) -> Result<Vec<revision::Model>> {
     let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
-    sql.push(COLUMNS)
+    sql.push(&revision::Model::select_list(columns))
         .push(" FROM revisions r WHERE ")
         .in_ids("r.article_id", article_ids)
         .push(" AND ")
         .in_ids("r.version", versions);
-    Ok(revision::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?)
+    columns::all(db, sql.build(), columns).await
 }
 
-/// For each article, one page of its revisions, newest first (keyed by version), in one
-/// statement: a window function numbers each article's revisions.
+/// For each article, one page of its revisions, newest first (keyed by version), with only
+/// `columns`, in one statement. Rows come grouped by article, each article's in fetch order.
+///
+/// On PostgreSQL each article's page is a `LATERAL` subquery over
+/// `revisions_article_version_key` that stops after `limit + 1` rows; on SQLite a window
+/// function numbers each article's revisions.
 pub async fn pages_by_article(
     db: &impl ConnectionTrait,
     article_ids: &[i64],
     window: &Window,
+    columns: Columns,
 ) -> Result<Vec<revision::Model>> {
+    let backend = db.get_database_backend();
     // Newest first; a backward (`last`) window is fetched from the oldest end.
     let dir = if window.backward() { "ASC" } else { "DESC" };
     let spec = SortSpec {
@@ -206,18 +213,30 @@ pub async fn pages_by_article(
         id_column: "r.version",
         descending: true,
     };
-    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT * FROM (SELECT ");
-    sql.push(COLUMNS);
-    sql.push(&format!(
-        ", ROW_NUMBER() OVER (PARTITION BY r.article_id ORDER BY r.version {dir}) AS rn \
-         FROM revisions r WHERE "
-    ));
-    sql.in_ids("r.article_id", article_ids);
-    spec.push_conditions(&mut sql, window);
-    sql.push(") ranked WHERE rn <= ")
-        .bind((window.limit() + 1) as i64);
-    sql.push(" ORDER BY article_id, rn");
-    Ok(revision::Model::find_by_statement(sql.build())
-        .all(db)
-        .await?)
+    let list = revision::Model::select_list(columns);
+    let mut sql;
+    if backend == sea_orm::DbBackend::Postgres {
+        sql = SqlBuilder::new(backend, "SELECT p.* FROM unnest(CAST(");
+        sql.bind(super::sql::ids_value(backend, article_ids));
+        sql.push(" AS bigint[])) AS o(owner_id) CROSS JOIN LATERAL (SELECT ")
+            .push(&list)
+            .push(" FROM revisions r WHERE r.article_id = o.owner_id");
+        spec.push_conditions(&mut sql, window);
+        sql.push(&format!(" ORDER BY r.version {dir} LIMIT "))
+            .bind((window.limit() + 1) as i64);
+        sql.push(&format!(") p ORDER BY p.article_id, p.version {dir}"));
+    } else {
+        sql = SqlBuilder::new(backend, "SELECT * FROM (SELECT ");
+        sql.push(&list);
+        sql.push(&format!(
+            ", ROW_NUMBER() OVER (PARTITION BY r.article_id ORDER BY r.version {dir}) AS rn \
+             FROM revisions r WHERE "
+        ));
+        sql.in_ids("r.article_id", article_ids);
+        spec.push_conditions(&mut sql, window);
+        sql.push(") ranked WHERE rn <= ")
+            .bind((window.limit() + 1) as i64);
+        sql.push(" ORDER BY article_id, rn");
+    }
+    columns::all(db, sql.build(), columns).await
 }

@@ -506,6 +506,14 @@ impl TestApp {
         self.statements.get()
     }
 
+    /// POSTs a query (asserting it succeeded) and returns its `data` with the texts of the
+    /// statements the pool sent meanwhile (at most the last 256), oldest first.
+    pub async fn data_and_sql(&self, query: &str, variables: Value) -> (Value, Vec<String>) {
+        self.statements.record();
+        let data = self.data(query, variables).await;
+        (data, self.statements.recorded())
+    }
+
     /// Asserts the server still answers /healthz.
     pub async fn assert_healthy(&self) {
         let response = self

@@ -248,6 +248,117 @@ pub async fn nested_connections_page_per_parent(app: TestApp) {
     assert_eq!(unique.len(), total);
 }
 
+/// Each topic's page of articles is the matching slice of that topic's whole list, forward
+/// (`first`/`after`) and backward (`last`/`before`), for every topic of one request at once,
+/// with the page flags of a slice (one statement per page shape on either backend).
+pub async fn nested_pages_are_slices_of_each_parents_list(app: TestApp) {
+    // Each synthetic article tags 5 of 200 topics: about 10 articles a topic.
+    with_synthetic(&app, 400).await;
+    let data = app
+        .data(
+            r#"{ topics(first: 100) { nodes { slug articles(first: 100) { totalCount edges { cursor node { slug } } } } } }"#,
+            json!({}),
+        )
+        .await;
+    // (topic slug, its article slugs, their cursors), for topics whose list fits one page.
+    let mut lists: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    for topic in data["topics"]["nodes"].as_array().unwrap() {
+        let conn = &topic["articles"];
+        let edges = conn["edges"].as_array().unwrap();
+        if conn["totalCount"].as_u64().unwrap() as usize != edges.len() {
+            continue;
+        }
+        lists.push((
+            topic["slug"].as_str().unwrap().to_owned(),
+            edges
+                .iter()
+                .map(|e| e["node"]["slug"].as_str().unwrap().to_owned())
+                .collect(),
+            edges
+                .iter()
+                .map(|e| e["cursor"].as_str().unwrap().to_owned())
+                .collect(),
+        ));
+    }
+    assert!(
+        lists
+            .iter()
+            .filter(|(_, slugs, _)| slugs.len() >= 4)
+            .count()
+            >= 2,
+        "two topics with 4+ articles"
+    );
+    let slugs_of = |conn: &Value| -> Vec<String> {
+        conn["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Every topic at once, from either end.
+    for (args, forward) in [("first: 3", true), ("last: 3", false)] {
+        let data = app
+            .data(
+                &format!(
+                    "{{ topics(first: 100) {{ nodes {{ slug articles({args}) {{ nodes {{ slug }} pageInfo {{ hasNextPage hasPreviousPage }} }} }} }} }}"
+                ),
+                json!({}),
+            )
+            .await;
+        for topic in data["topics"]["nodes"].as_array().unwrap() {
+            let Some((_, all, _)) = lists.iter().find(|(slug, _, _)| topic["slug"] == **slug)
+            else {
+                continue;
+            };
+            let conn = &topic["articles"];
+            let n = all.len();
+            let (want, next, previous) = if forward {
+                (&all[..n.min(3)], n > 3, false)
+            } else {
+                (&all[n.saturating_sub(3)..], false, n > 3)
+            };
+            assert_eq!(slugs_of(conn), want, "{args}: {topic:#}");
+            assert_eq!(conn["pageInfo"]["hasNextPage"], next, "{args}: {topic:#}");
+            assert_eq!(
+                conn["pageInfo"]["hasPreviousPage"], previous,
+                "{args}: {topic:#}"
+            );
+        }
+    }
+    // From a cursor, for several topics in one request.
+    let busy: Vec<_> = lists
+        .iter()
+        .filter(|(_, slugs, _)| slugs.len() >= 4)
+        .take(3)
+        .collect();
+    let query = "query($t: String!, $a: String!, $b: String!, $c: String!, $d: String!) { \
+        topic(slug: $t) { \
+          after: articles(first: 2, after: $a) { nodes { slug } pageInfo { hasNextPage hasPreviousPage } } \
+          before: articles(last: 2, before: $b) { nodes { slug } pageInfo { hasNextPage hasPreviousPage } } \
+          between: articles(first: 5, after: $c, before: $d) { nodes { slug } pageInfo { hasNextPage hasPreviousPage } } \
+        } }";
+    for (slug, all, cursors) in busy {
+        let n = all.len();
+        let data = app
+            .data(
+                query,
+                json!({ "t": slug, "a": cursors[1], "b": cursors[n - 1], "c": cursors[0], "d": cursors[3] }),
+            )
+            .await;
+        let topic = &data["topic"];
+        assert_eq!(slugs_of(&topic["after"]), &all[2..4], "{topic:#}");
+        assert_eq!(topic["after"]["pageInfo"]["hasNextPage"], n > 4);
+        assert_eq!(topic["after"]["pageInfo"]["hasPreviousPage"], true);
+        assert_eq!(slugs_of(&topic["before"]), &all[n - 3..n - 1], "{topic:#}");
+        assert_eq!(topic["before"]["pageInfo"]["hasNextPage"], true);
+        assert_eq!(topic["before"]["pageInfo"]["hasPreviousPage"], n > 3);
+        assert_eq!(slugs_of(&topic["between"]), &all[1..3], "{topic:#}");
+        assert_eq!(topic["between"]["pageInfo"]["hasNextPage"], false);
+        assert_eq!(topic["between"]["pageInfo"]["hasPreviousPage"], true);
+    }
+}
+
 /// Bad pagination arguments are BAD_USER_INPUT naming the argument; nothing panics.
 pub async fn bad_pagination_arguments_are_refused(app: TestApp) {
     with_synthetic(&app, 3).await;

@@ -19,8 +19,10 @@ use crate::{
             PointsOfArticle, RevisionOfArticle, RevisionsOfArticle, SectionsOfArticle, TopicsOf,
         },
         pagination::{ListId, PageArgs},
+        selection,
     },
     store::{
+        columns::Columns,
         page::{Key, Page},
         points::{Point, PointKind},
         revisions::snapshot_of,
@@ -57,7 +59,8 @@ impl Article {
 
     /// The sections in document order (at most 50 per article; the cost model counts 50).
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
-        let rows = load(ctx, SectionsOfArticle(self.0.id))
+        let columns = selection::of_field(ctx, selection::SECTION);
+        let rows = load(ctx, SectionsOfArticle(self.0.id, columns))
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Section).collect())
@@ -69,7 +72,8 @@ impl Article {
         ctx: &Context<'_>,
         #[graphql(desc = "The section's slug, unique within the article.")] slug: String,
     ) -> Result<Option<Section>> {
-        let rows = load(ctx, SectionsOfArticle(self.0.id))
+        let columns = selection::of_field(ctx, selection::SECTION);
+        let rows = load(ctx, SectionsOfArticle(self.0.id, columns))
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().find(|s| s.slug == slug).map(Section))
@@ -78,7 +82,8 @@ impl Article {
     /// Every reform of the article, in document order (an article has at most 32 reforms and
     /// reactions together; the cost model counts 32).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
-        let rows = load(ctx, PointsOfArticle(PointKind::Reform, self.0.id))
+        let columns = selection::of_field(ctx, selection::POINT);
+        let rows = load(ctx, PointsOfArticle(PointKind::Reform, self.0.id, columns))
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Reform).collect())
@@ -87,9 +92,13 @@ impl Article {
     /// Every reaction to the events the article describes, in document order (at most 32
     /// reforms and reactions together; the cost model counts 32).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
-        let rows = load(ctx, PointsOfArticle(PointKind::Reaction, self.0.id))
-            .await?
-            .unwrap_or_default();
+        let columns = selection::of_field(ctx, selection::POINT);
+        let rows = load(
+            ctx,
+            PointsOfArticle(PointKind::Reaction, self.0.id, columns),
+        )
+        .await?
+        .unwrap_or_default();
         Ok(rows.into_iter().map(Reaction).collect())
     }
 
@@ -126,8 +135,8 @@ impl Article {
         #[graphql(desc = "The newer version (1 to the current version).")] to: i32,
     ) -> Result<Vec<ContentChange>> {
         let (old, new) = futures::try_join!(
-            load(ctx, RevisionOfArticle(self.0.id, from)),
-            load(ctx, RevisionOfArticle(self.0.id, to)),
+            load(ctx, RevisionOfArticle(self.0.id, from, Columns::Full)),
+            load(ctx, RevisionOfArticle(self.0.id, to, Columns::Full)),
         )?;
         let missing = |v: i32| {
             Error::not_found(format!(
@@ -176,7 +185,8 @@ impl Article {
             before,
         }
         .window(&list)?;
-        let page = load(ctx, RevisionsOfArticle(self.0.id, window))
+        let columns = selection::of_connection(ctx, selection::REVISION);
+        let page = load(ctx, RevisionsOfArticle(self.0.id, window, columns))
             .await?
             .unwrap_or(Page {
                 rows: Vec::new(),
@@ -201,7 +211,8 @@ impl Article {
         ctx: &Context<'_>,
         #[graphql(desc = "A version number, 1 to the current version.")] version: i32,
     ) -> Result<Option<Revision>> {
-        Ok(load(ctx, RevisionOfArticle(self.0.id, version))
+        let columns = selection::of_field(ctx, selection::REVISION);
+        Ok(load(ctx, RevisionOfArticle(self.0.id, version, columns))
             .await?
             .map(Revision))
     }
@@ -225,9 +236,9 @@ impl Article {
     async fn content(&self, ctx: &Context<'_>) -> Result<Document> {
         let id = self.0.id;
         let (sections, reforms, reactions) = futures::try_join!(
-            load(ctx, SectionsOfArticle(id)),
-            load(ctx, PointsOfArticle(PointKind::Reform, id)),
-            load(ctx, PointsOfArticle(PointKind::Reaction, id)),
+            load(ctx, SectionsOfArticle(id, Columns::Full)),
+            load(ctx, PointsOfArticle(PointKind::Reform, id, Columns::Full)),
+            load(ctx, PointsOfArticle(PointKind::Reaction, id, Columns::Full)),
         )?;
         let mut reforms = by_section(reforms.unwrap_or_default());
         let mut reactions = by_section(reactions.unwrap_or_default());

@@ -9,6 +9,7 @@ use crate::{
     graphql::{
         ids::GlobalId,
         loaders::{ArticleById, PointById, SectionById, TopicById},
+        selection,
     },
     store::points::PointKind,
 };
@@ -32,18 +33,38 @@ pub enum Node {
 /// The object behind a decoded ID, or `None` if it does not exist.
 pub async fn resolve(ctx: &async_graphql::Context<'_>, id: GlobalId) -> Result<Option<Node>> {
     Ok(match id {
-        GlobalId::Article(id) => load(ctx, ArticleById(id))
-            .await?
-            .map(|m| Node::Article(Article(m))),
-        GlobalId::Section(id) => load(ctx, SectionById(id))
-            .await?
-            .map(|m| Node::Section(Section(m))),
-        GlobalId::Reform(id) => load(ctx, PointById(PointKind::Reform, id))
-            .await?
-            .map(|m| Node::Reform(Reform(m))),
-        GlobalId::Reaction(id) => load(ctx, PointById(PointKind::Reaction, id))
-            .await?
-            .map(|m| Node::Reaction(Reaction(m))),
+        GlobalId::Article(id) => load(
+            ctx,
+            ArticleById(id, selection::of_field(ctx, selection::ARTICLE)),
+        )
+        .await?
+        .map(|m| Node::Article(Article(m))),
+        GlobalId::Section(id) => load(
+            ctx,
+            SectionById(id, selection::of_field(ctx, selection::SECTION)),
+        )
+        .await?
+        .map(|m| Node::Section(Section(m))),
+        GlobalId::Reform(id) => load(
+            ctx,
+            PointById(
+                PointKind::Reform,
+                id,
+                selection::of_field(ctx, selection::POINT),
+            ),
+        )
+        .await?
+        .map(|m| Node::Reform(Reform(m))),
+        GlobalId::Reaction(id) => load(
+            ctx,
+            PointById(
+                PointKind::Reaction,
+                id,
+                selection::of_field(ctx, selection::POINT),
+            ),
+        )
+        .await?
+        .map(|m| Node::Reaction(Reaction(m))),
         GlobalId::Topic(id) => load(ctx, TopicById(id))
             .await?
             .map(|m| Node::Topic(Topic(m))),

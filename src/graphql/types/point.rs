@@ -8,6 +8,7 @@ use crate::{
     graphql::{
         ids::GlobalId,
         loaders::{ArticleById, SectionById, TopicsOf},
+        selection,
     },
     store::{
         points::{Point, PointKind},
@@ -51,13 +52,13 @@ macro_rules! point_type {
 
             #[doc = concat!("The article this ", $what, " belongs to.")]
             async fn article(&self, ctx: &Context<'_>) -> Result<Article> {
-                super::node::require(load(ctx, ArticleById(self.0.article_id)).await?, "article")
+                super::node::require(load(ctx, ArticleById(self.0.article_id, selection::of_field(ctx, selection::ARTICLE))).await?, "article")
                     .map(Article)
             }
 
             #[doc = concat!("The section this ", $what, " stands under.")]
             async fn section(&self, ctx: &Context<'_>) -> Result<Section> {
-                super::node::require(load(ctx, SectionById(self.0.section_id)).await?, "section")
+                super::node::require(load(ctx, SectionById(self.0.section_id, selection::of_field(ctx, selection::SECTION))).await?, "section")
                     .map(Section)
             }
 

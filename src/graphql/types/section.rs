@@ -9,6 +9,7 @@ use crate::{
     graphql::{
         ids::GlobalId,
         loaders::{ArticleById, PointsOfSection},
+        selection,
     },
     store::points::PointKind,
 };
@@ -48,14 +49,25 @@ impl Section {
 
     /// The article this section belongs to.
     async fn article(&self, ctx: &Context<'_>) -> Result<Article> {
-        super::node::require(load(ctx, ArticleById(self.0.article_id)).await?, "article")
-            .map(Article)
+        super::node::require(
+            load(
+                ctx,
+                ArticleById(
+                    self.0.article_id,
+                    selection::of_field(ctx, selection::ARTICLE),
+                ),
+            )
+            .await?,
+            "article",
+        )
+        .map(Article)
     }
 
     /// The reforms under this section, in document order (an article has at most 32 reforms
     /// and reactions; the cost model counts 32).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
-        let rows = load(ctx, PointsOfSection(PointKind::Reform, self.0.id))
+        let columns = selection::of_field(ctx, selection::POINT);
+        let rows = load(ctx, PointsOfSection(PointKind::Reform, self.0.id, columns))
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Reform).collect())
@@ -64,9 +76,13 @@ impl Section {
     /// The reactions under this section, in document order (an article has at most 32 reforms
     /// and reactions; the cost model counts 32).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
-        let rows = load(ctx, PointsOfSection(PointKind::Reaction, self.0.id))
-            .await?
-            .unwrap_or_default();
+        let columns = selection::of_field(ctx, selection::POINT);
+        let rows = load(
+            ctx,
+            PointsOfSection(PointKind::Reaction, self.0.id, columns),
+        )
+        .await?
+        .unwrap_or_default();
         Ok(rows.into_iter().map(Reaction).collect())
     }
 }

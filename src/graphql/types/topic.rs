@@ -13,6 +13,7 @@ use crate::{
         ids::GlobalId,
         loaders::{ArticlesOfTopic, PointsOfTopic},
         pagination::{ListId, PageArgs},
+        selection,
     },
     store::{articles::ArticleSort, page::Page, points::PointKind},
 };
@@ -65,7 +66,8 @@ impl Topic {
             before,
         }
         .window(&list)?;
-        let page = load(ctx, ArticlesOfTopic(self.0.id, window.clone()))
+        let columns = selection::of_connection(ctx, selection::ARTICLE);
+        let page = load(ctx, ArticlesOfTopic(self.0.id, window, columns))
             .await?
             .unwrap_or(Page {
                 rows: Vec::new(),
@@ -83,7 +85,8 @@ impl Topic {
 
     /// The reforms tagged with this topic (not capped; the cost model counts 100).
     async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
-        let rows = load(ctx, PointsOfTopic(PointKind::Reform, self.0.id))
+        let columns = selection::of_field(ctx, selection::POINT);
+        let rows = load(ctx, PointsOfTopic(PointKind::Reform, self.0.id, columns))
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Reform).collect())
@@ -91,7 +94,8 @@ impl Topic {
 
     /// The reactions tagged with this topic (not capped; the cost model counts 100).
     async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
-        let rows = load(ctx, PointsOfTopic(PointKind::Reaction, self.0.id))
+        let columns = selection::of_field(ctx, selection::POINT);
+        let rows = load(ctx, PointsOfTopic(PointKind::Reaction, self.0.id, columns))
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Reaction).collect())
