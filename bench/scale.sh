@@ -46,6 +46,8 @@ primary="annals_bench_$$_p"
 replica="annals_bench_$$_r"
 PIDS=()
 cleanup() {
+  local status=$?
+  [ "$status" = 0 ] || { tail -n 20 "$work/logs/error.log" >&2 2>/dev/null || true; }
   for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -f "$work/nginx.pid" ] && "$NGINX" -p "$work" -c "$work/nginx.conf" -s stop 2>/dev/null || true

@@ -82,9 +82,47 @@ pub fn header_value(keys: &[Key], separator: &str) -> String {
     value
 }
 
+/// Longest key list a response header carries, in bytes. Proxies bound a response's headers
+/// (nginx's default `proxy_buffer_size` is 4 KiB for all of them, and answers carry the list
+/// twice, as `Surrogate-Key` and `Cache-Tag`; Fastly and Cloudflare stop at 16 KiB).
+pub const MAX_HEADER_BYTES: usize = 1_536;
+
+/// `keys` made to fit a header of at most `max` bytes: when they do not, every `article:ID`
+/// is replaced by `articles`, which every change to any article purges as well. The answer
+/// is then purged more often than it needs to be, never too seldom.
+pub fn within(keys: Vec<Key>, max: usize) -> Vec<Key> {
+    if header_value(&keys, " ").len() <= max {
+        return keys;
+    }
+    let mut coarse: Vec<Key> = keys
+        .into_iter()
+        .filter(|key| !matches!(key, Key::Article(_)))
+        .collect();
+    if !coarse.contains(&Key::Articles) {
+        coarse.push(Key::Articles);
+        coarse.sort();
+    }
+    coarse
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_many_article_keys_become_articles() {
+        let few = vec![Key::Article(1), Key::Topic(2), Key::Topics];
+        assert_eq!(within(few.clone(), MAX_HEADER_BYTES), few);
+        let mut many: Vec<Key> = (1..=500).map(Key::Article).collect();
+        many.extend([Key::Topic(9), Key::Topics]);
+        let fitted = within(many, MAX_HEADER_BYTES);
+        assert_eq!(fitted, vec![Key::Topic(9), Key::Articles, Key::Topics]);
+        assert!(header_value(&fitted, " ").len() <= MAX_HEADER_BYTES);
+        // Every change to one of those articles still purges the answer.
+        for id in [1, 250, 500] {
+            assert!(article_changed(id).iter().any(|k| fitted.contains(k)));
+        }
+    }
 
     #[test]
     fn keys_are_recorded_once_in_order() {

@@ -21,7 +21,7 @@ use super::AppState;
 use crate::{
     cache::{
         Dependencies, coding,
-        keys::header_value,
+        keys::{MAX_HEADER_BYTES, header_value, within},
         responses::{CacheKey, CachedResponse},
     },
     config::Caching,
@@ -212,7 +212,7 @@ pub fn cached_response(
 
 /// The keys `dependencies` collected, as a `Surrogate-Key` value.
 pub fn keys_header(dependencies: &Dependencies) -> String {
-    header_value(&dependencies.keys(), " ")
+    header_value(&within(dependencies.keys(), MAX_HEADER_BYTES), " ")
 }
 
 /// Response layer, outside compression: a compressed body is a different representation, so
