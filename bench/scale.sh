@@ -11,8 +11,10 @@
 # and reports req/s, p50/p99 and where the CPU went (Annals, nginx, primary, replica, oha), from
 # /proc of each component's processes during the measured window.
 #
+# and, for Q1 at a fixed RATE (req/s, below saturation), direct and through nginx.
+#
 # Options: DURATION=10 WARMUP=3 CLIENTS="16 64" QUERIES="q1 q2" SYNTHETIC=2000 POOL=16
-#          SKIP_BUILD=0 OUT=bench/out/scale
+#          RATE=1000 SKIP_BUILD=0 OUT=bench/out/scale
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +25,7 @@ CLIENTS=${CLIENTS:-"16 64"}
 QUERIES=${QUERIES:-"q1 q2"}
 SYNTHETIC=${SYNTHETIC:-2000}
 POOL=${POOL:-16}
+RATE=${RATE:-1000}
 SKIP_BUILD=${SKIP_BUILD:-0}
 OUT=${OUT:-$BENCH/out/scale}
 BIN=$ROOT/target/release/annals
@@ -72,8 +75,6 @@ timeout 300 runuser -u postgres -- pg_basebackup -h 127.0.0.1 -p "$pp" -U postgr
   -D "/var/lib/postgresql/15/$replica" -R -X stream -c fast
 timeout 60 pg_ctlcluster --skip-systemctl-redirect 15 "$replica" start
 
-sed -e "s|listen 80;|listen 127.0.0.1:$np;|" -e "s|annals-1:8080|127.0.0.1:$pa|" \
-    -e "s|annals-2:8080|127.0.0.1:$pb|" "$ROOT/deploy/nginx-scale.conf" > "$work/scale.conf"
 mkdir -p "$work/logs"
 cat > "$work/nginx.conf" <<CONF
 worker_processes auto;
@@ -103,7 +104,11 @@ stop_annals() {
   for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   PIDS=()
 }
-nginx_reload() { # upstream: both ports always listed; a port with nobody behind it is skipped
+nginx_reload() { # $1: 1 or 2 processes upstream (the shipped file lists two)
+  local one=()
+  [ "$1" = 1 ] && one=(-e "/annals-2:8080/d")
+  sed -e "s|listen 80;|listen 127.0.0.1:$np;|" -e "s|annals-1:8080|127.0.0.1:$pa|" \
+    -e "s|annals-2:8080|127.0.0.1:$pb|" "${one[@]}" "$ROOT/deploy/nginx-scale.conf" > "$work/scale.conf"
   if [ -f "$work/nginx.pid" ]; then "$NGINX" -p "$work" -c "$work/nginx.conf" -s stop; sleep 0.5; fi
   "$NGINX" -p "$work" -c "$work/nginx.conf"
 }
@@ -131,16 +136,18 @@ for pid in os.listdir("/proc"):
         out["primary"] += ticks
     elif f"15/{replica}" in cmd or f"/{replica}" in cmd and "postgres" in cmd:
         out["replica"] += ticks
-    elif cmd.startswith("oha"):
+    elif os.path.basename(cmd.split(" ", 1)[0]) == "oha":
         out["oha"] += ticks
 print(json.dumps(out))
 PY
 }
 
 ROWS=()
-measure() { # $1 setup label, $2 URL
+measure() { # $1 setup label, $2 URL, $3 queries (default $QUERIES), $4 oha rate limit (req/s)
   local url=$2/graphql
-  for q in $QUERIES; do
+  local rate=()
+  [ -n "${4:-}" ] && rate=(-q "$4")
+  for q in ${3:-$QUERIES}; do
     local body
     body=$(jq -Rsc '{query: .}' "$BENCH/queries/$q.graphql")
     curl -fsS -H 'content-type: application/json' -d "$body" "$url" | jq -e '.data and (.errors | not)' >/dev/null \
@@ -150,8 +157,8 @@ measure() { # $1 setup label, $2 URL
       oha --no-tui --output-format json -z "${WARMUP}s" -c "$c" -m POST -H 'content-type: application/json' -d "$body" "$url" >/dev/null
       local before after
       before=$(cpu)
-      oha --no-tui --output-format json -z "${DURATION}s" -c "$c" -m POST -H 'content-type: application/json' \
-        -d "$body" "$url" >"$OUT/$q-$1-c$c.oha.json"
+      oha --no-tui --output-format json -z "${DURATION}s" -c "$c" "${rate[@]}" -m POST \
+        -H 'content-type: application/json' -d "$body" "$url" >"$OUT/$q-$1-c$c.oha.json"
       after=$(cpu)
       read -r rps p50 p99 ok total < <(jq -r '[.summary.requestsPerSec, .latencyPercentiles.p50,
         .latencyPercentiles.p99, (.statusCodeDistribution["200"] // 0),
@@ -161,7 +168,9 @@ measure() { # $1 setup label, $2 URL
 import json, sys
 b, a, secs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
 hz = 100.0
-print(" | ".join("%.0f%%" % (100 * (a[k] - b[k]) / hz / secs) for k in ["annals", "nginx", "primary", "replica", "oha"]))
+shares = [100 * (a[k] - b[k]) / hz / secs for k in ["annals", "nginx", "primary", "replica"]]
+# The load generator runs between the two snapshots only: it is in the rest, with the kernel.
+print(" | ".join("%.0f%%" % x for x in shares + [max(0.0, 200 - sum(shares))]))
 ' "$before" "$after" "$DURATION")
       ROWS+=("$(printf '| %s | %s | %s | %.0f | %.2f ms | %.2f ms | %s |' "${q^^}" "$1" "$c" "$rps" \
         "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" "$(awk -v s="$p99" 'BEGIN {print s * 1000}')" "$split")")
@@ -169,10 +178,14 @@ print(" | ".join("%.0f%%" % (100 * (a[k] - b[k]) / hz / secs) for k in ["annals"
   done
 }
 
-nginx_reload
+nginx_reload 1
 start_annals "$pa" ""
 measure direct "http://127.0.0.1:$pa"
 measure nginx "http://127.0.0.1:$np"
+# Below saturation (a fixed rate), what nginx adds is latency and its own CPU, not lost req/s.
+measure "direct-${RATE}rps" "http://127.0.0.1:$pa" q1 "$RATE"
+measure "nginx-${RATE}rps" "http://127.0.0.1:$np" q1 "$RATE"
+nginx_reload 2
 start_annals "$pb" ""
 measure nginx-2 "http://127.0.0.1:$np"
 stop_annals
@@ -189,9 +202,10 @@ stop_annals
   echo "Scale-out benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; PostgreSQL $(psql -h 127.0.0.1 -p "$pp" -U postgres -qAt -c 'SHOW server_version' | cut -d' ' -f1);" \
     "$SYNTHETIC synthetic articles; pool $POOL per process; ${DURATION}s per run after ${WARMUP}s warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  echo "CPU: share of one core during the measured window, by component (200% = both cores)."
+  echo "CPU: share of one core during the measured window, by component (200% = both cores); the rest is"
+  echo "the load generator (oha) and idle time."
   echo
-  echo "| query | setup | clients | req/s | p50 | p99 | Annals | nginx | primary | replica | oha |"
+  echo "| query | setup | clients | req/s | p50 | p99 | Annals | nginx | primary | replica | rest (oha, idle) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
 } | tee "$OUT/table.md"
