@@ -896,22 +896,29 @@ pub async fn statements_per_event_do_not_grow_with_subscribers(app: TestApp) {
             assert!(ws.sync().await.is_empty());
         }
         subscribers(&app, n).await;
-        let before = app.statements();
-        publish_seed_update(&app, 100 + round as i32).await;
-        let mut got = 0;
-        for (s, ws) in sockets.iter_mut().enumerate() {
-            let mine = (0..n).filter(|i| i % sockets_len == s).count();
-            for _ in 0..mine {
-                let message = ws.json().await;
-                assert_eq!(message["type"], "next", "{message}");
-                assert!(message["payload"].get("errors").is_none(), "{message}");
-                let sections = &message["payload"]["data"]["articleChanged"]["article"]["sections"];
-                assert!(!sections.as_array().unwrap().is_empty(), "{message}");
-                got += 1;
+        // Two events each round; the fewer statements counts (a background statement of the
+        // server, such as a pool upkeep, may land in one of them under load).
+        let mut fewest = u64::MAX;
+        for event in 0..2 {
+            let before = app.statements();
+            publish_seed_update(&app, 100 + 2 * round as i32 + event).await;
+            let mut got = 0;
+            for (s, ws) in sockets.iter_mut().enumerate() {
+                let mine = (0..n).filter(|i| i % sockets_len == s).count();
+                for _ in 0..mine {
+                    let message = ws.json().await;
+                    assert_eq!(message["type"], "next", "{message}");
+                    assert!(message["payload"].get("errors").is_none(), "{message}");
+                    let sections =
+                        &message["payload"]["data"]["articleChanged"]["article"]["sections"];
+                    assert!(!sections.as_array().unwrap().is_empty(), "{message}");
+                    got += 1;
+                }
             }
+            assert_eq!(got, n);
+            fewest = fewest.min(app.statements() - before);
         }
-        assert_eq!(got, n);
-        counts.push(app.statements() - before);
+        counts.push(fewest);
         drop(sockets);
         let deadline = Instant::now() + Duration::from_secs(10);
         while app.events.subscribers() > 0 {
