@@ -33,10 +33,8 @@ log() { printf '[scale] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. "$ROOT/tests/lib/local.sh"
+need_nginx
 [ -x "$HOME/.cargo/bin/oha" ] && export PATH=$HOME/.cargo/bin:$PATH
 command -v oha >/dev/null || { log "installing oha"; cargo install oha --locked; export PATH=$HOME/.cargo/bin:$PATH; }
 [ "$SKIP_BUILD" = 1 ] || (cd "$ROOT" && cargo build --release --quiet)
@@ -53,45 +51,20 @@ cleanup() {
   [ "$status" = 0 ] || { tail -n 20 "$work/logs/error.log" >&2 2>/dev/null || true; }
   for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && "$NGINX" -p "$work" -c "$work/nginx.conf" -s stop 2>/dev/null || true
-  for cluster in "$replica" "$primary"; do timeout 60 pg_dropcluster --stop 15 "$cluster" 2>/dev/null || true; done
+  nginx_stop "$work"
+  pg_drop "$replica" "$primary"
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pp=$(free_port); rp=$(free_port); pa=$(free_port); pb=$(free_port); np=$(free_port)
 PRIMARY="postgres://postgres@127.0.0.1:$pp/annals"
 REPLICA="postgres://postgres@127.0.0.1:$rp/annals"
 
 log "primary and replica clusters, $SYNTHETIC synthetic articles"
-timeout 60 pg_createcluster 15 "$primary" -p "$pp" -- --auth=trust >/dev/null
-timeout 60 pg_ctlcluster --skip-systemctl-redirect 15 "$primary" start
-psql -h 127.0.0.1 -p "$pp" -U postgres -qc "CREATE DATABASE annals"
+pg_primary "$primary" "$pp"
 DATABASE_URL=$PRIMARY ANNALS_LOG=warn "$BIN" seed --synthetic "$SYNTHETIC" >&2
 psql -h 127.0.0.1 -p "$pp" -U postgres -d annals -qc "VACUUM ANALYZE"
-timeout 60 pg_createcluster 15 "$replica" -p "$rp" -- --auth=trust >/dev/null
-find "/var/lib/postgresql/15/$replica" -mindepth 1 -delete
-timeout 300 runuser -u postgres -- pg_basebackup -h 127.0.0.1 -p "$pp" -U postgres \
-  -D "/var/lib/postgresql/15/$replica" -R -X stream -c fast
-timeout 60 pg_ctlcluster --skip-systemctl-redirect 15 "$replica" start
-
-mkdir -p "$work/logs"
-cat > "$work/nginx.conf" <<CONF
-worker_processes auto;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/body;
-    proxy_temp_path $work/proxy;
-    fastcgi_temp_path $work/fastcgi;
-    uwsgi_temp_path $work/uwsgi;
-    scgi_temp_path $work/scgi;
-    include $work/scale.conf;
-}
-CONF
+pg_replica "$replica" "$rp" "$pp"
 
 start_annals() { # $1 port, $2 read replica URL or ""
   DATABASE_URL=$PRIMARY ANNALS_READ_DATABASE_URL=$2 ANNALS_LISTEN=127.0.0.1:$1 ANNALS_LOG=warn \
@@ -109,8 +82,7 @@ nginx_reload() { # $1: 1 or 2 processes upstream (the shipped file lists two)
   [ "$1" = 1 ] && one=(-e "/annals-2:8080/d")
   sed -e "s|listen 80;|listen 127.0.0.1:$np;|" -e "s|annals-1:8080|127.0.0.1:$pa|" \
     -e "s|annals-2:8080|127.0.0.1:$pb|" "${one[@]}" "$ROOT/deploy/nginx-scale.conf" > "$work/scale.conf"
-  if [ -f "$work/nginx.pid" ]; then "$NGINX" -p "$work" -c "$work/nginx.conf" -s stop; sleep 0.5; fi
-  "$NGINX" -p "$work" -c "$work/nginx.conf"
+  nginx_start "$work" "$work/scale.conf" "worker_processes auto;"
 }
 
 # CPU ticks of each component's processes, as JSON {component: ticks}.

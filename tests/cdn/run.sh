@@ -7,23 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. tests/lib/local.sh
+need_nginx
 
 work=$(mktemp -d)
 annals_pid=""
 cleanup() {
   [ -n "$annals_pid" ] && kill "$annals_pid" 2>/dev/null && wait "$annals_pid" 2>/dev/null
-  [ -f "$work/nginx.pid" ] && "$NGINX" -p "$work" -c "$work/nginx.conf" -s stop 2>/dev/null
+  nginx_stop "$work"
   [ -n "${KEEP:-}" ] && { echo "kept $work"; cat "$work/logs/error.log"; return; }; rm -rf "$work"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- annals log" >&2; tail -20 "$work/annals.log" >&2 || true; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 annals_port=$(free_port)
 nginx_port=$(free_port)
 token="cdn-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
@@ -41,24 +37,7 @@ sed -e "s|listen 80;|listen 127.0.0.1:$nginx_port;|" \
 # Workers write the cache under $work: as root, run them as root too (a test, not production).
 worker_user=""
 [ "$(id -u)" = 0 ] && worker_user="user root;"
-cat > "$work/nginx.conf" <<CONF
-$worker_user
-daemon on;
-pid $work/nginx.pid;
-error_log $work/logs/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $work/body;
-    proxy_temp_path $work/proxy;
-    fastcgi_temp_path $work/fastcgi;
-    uwsgi_temp_path $work/uwsgi;
-    scgi_temp_path $work/scgi;
-    include $work/cdn.conf;
-}
-CONF
-"$NGINX" -t -q -p "$work" -c "$work/nginx.conf"
-"$NGINX" -p "$work" -c "$work/nginx.conf"
+nginx_start "$work" "$work/cdn.conf" "$worker_user"
 
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$annals_port/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$nginx_port/healthz" >/dev/null || fail "nginx does not reach Annals"
