@@ -322,6 +322,21 @@ impl Db {
     }
 }
 
+/// The pool's open and idle connections.
+pub fn pool_size(conn: &DatabaseConnection) -> (u64, u64) {
+    match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = conn.get_postgres_connection_pool();
+            (pool.size().into(), pool.num_idle() as u64)
+        }
+        DbBackend::Sqlite => {
+            let pool = conn.get_sqlite_connection_pool();
+            (pool.size().into(), pool.num_idle() as u64)
+        }
+        _ => (0, 0),
+    }
+}
+
 /// The backend a URL names, or a readable error for anything else.
 fn backend_of(url: &str) -> Result<DbBackend, Error> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

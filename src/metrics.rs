@@ -64,6 +64,9 @@ pub const READS: &str = "annals_db_reads_total";
 pub const REPLICA_UP: &str = "annals_db_replica_in_rotation";
 /// How far each read replica was behind the primary at the last check, in seconds.
 pub const REPLICA_LAG: &str = "annals_db_replica_lag_seconds";
+/// Connections of each read replica's pool by `replica` and `state` (`idle`, `in_use`), as
+/// of the last check.
+pub const REPLICA_POOL: &str = "annals_db_replica_pool_connections";
 
 /// Anonymous query answers served from the in-process response cache.
 pub const RESPONSE_CACHE_HITS: &str = "annals_response_cache_hits_total";
@@ -178,6 +181,10 @@ fn describe() {
     describe_gauge!(
         REPLICA_UP,
         "Whether each read replica is in rotation (1) or not (0)."
+    );
+    describe_gauge!(
+        REPLICA_POOL,
+        "Connections of each read replica's pool, idle or in use."
     );
     describe_gauge!(
         REPLICA_LAG,
@@ -326,6 +333,13 @@ pub fn counter_handle(name: &'static str) -> metrics::Counter {
 /// Counts one query routed to `target` for `reason` ([`READS`]).
 pub fn read_routed(target: &'static str, reason: &'static str) {
     counter!(READS, "target" => target, "reason" => reason).increment(1);
+}
+
+/// Sets a replica pool's connection gauges ([`REPLICA_POOL`]).
+pub fn replica_pool(index: usize, in_use: u64, idle: u64) {
+    let label = index.to_string();
+    gauge!(REPLICA_POOL, "replica" => label.clone(), "state" => "in_use").set(in_use as f64);
+    gauge!(REPLICA_POOL, "replica" => label, "state" => "idle").set(idle as f64);
 }
 
 /// Sets a replica's rotation and lag gauges ([`REPLICA_UP`], [`REPLICA_LAG`]).

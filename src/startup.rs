@@ -134,7 +134,7 @@ impl App {
                 config.db_max_connections.max(1),
             );
             Arc::new(move || {
-                let (size, idle) = pool_size(&conn);
+                let (size, idle) = crate::db::pool_size(&conn);
                 let (running, waiting) = executor.executions();
                 metrics::Gauges {
                     pool_in_use: size.saturating_sub(idle),
@@ -262,21 +262,6 @@ impl App {
             replicas.close().await;
         }
         self.db.close().await;
-    }
-}
-
-/// The pool's open and idle connections.
-fn pool_size(conn: &sea_orm::DatabaseConnection) -> (u64, u64) {
-    match conn.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            let pool = conn.get_postgres_connection_pool();
-            (pool.size().into(), pool.num_idle() as u64)
-        }
-        sea_orm::DbBackend::Sqlite => {
-            let pool = conn.get_sqlite_connection_pool();
-            (pool.size().into(), pool.num_idle() as u64)
-        }
-        _ => (0, 0),
     }
 }
 

@@ -294,6 +294,8 @@ impl Replicas {
             history.record(Instant::now(), lsn, max_lag * 2);
         }
         let probes = self.members.iter().map(|replica| async move {
+            let (size, idle) = crate::db::pool_size(&replica.db.conn);
+            metrics::replica_pool(replica.index, size.saturating_sub(idle), idle);
             let probe = tokio::time::timeout(PROBE_TIMEOUT, replica.replayed()).await;
             let now = Instant::now();
             match probe {

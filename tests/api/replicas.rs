@@ -197,6 +197,23 @@ pub async fn queries_read_a_replica_and_see_their_own_writes(app: TestApp) {
     let (seen, on_primary) = topics(&app, None, None).await;
     assert!(!seen.is_empty());
     assert_eq!(on_primary, 0, "a plain query reads the replica");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .unwrap_or_default();
+    for series in [
+        "annals_db_reads_total{",
+        "annals_db_replica_in_rotation{replica=\"0\"} 1",
+        "annals_db_replica_lag_seconds{replica=\"0\"}",
+        "annals_db_replica_pool_connections{",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from /metrics");
+    }
 
     replica.execute("SELECT pg_wal_replay_pause()").await;
     let lsn = create_topic(&app, "written-on-primary").await;
