@@ -74,6 +74,13 @@ pub struct Config {
     #[arg(long, env = "ANNALS_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
 
+    /// Proxies in front of the server (comma-separated addresses or CIDR ranges, e.g.
+    /// `127.0.0.1,10.0.0.0/8`). For a request that comes from one, the client's address (which
+    /// names an anonymous reader's cost budget) is the last `X-Forwarded-For` entry that is
+    /// not a trusted proxy itself; empty: always the connection's address.
+    #[arg(long, env = "ANNALS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Origins allowed to call the API from a browser (comma-separated); empty turns CORS off.
     #[arg(long, env = "ANNALS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -473,6 +480,16 @@ struct Defaults {
 /// The command [`Config::defaults`] parses: every setting, no environment fallbacks.
 fn defaults_command() -> clap::Command {
     <Defaults as clap::CommandFactory>::command().mut_args(|arg| arg.env(None))
+}
+
+/// An address (one host) or a CIDR range.
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            format!("`{text}` is neither an IP address nor a CIDR range such as 10.0.0.0/8")
+        })
 }
 
 /// Never fails, so clap cannot echo a token in a parse error; see [`EditorTokens::check`].

@@ -282,7 +282,7 @@ impl Db {
     /// connecting yet: a replica that is down at start-up stays out of rotation until the
     /// health check reaches it, rather than stopping the server.
     pub async fn connect_replica(config: &Config, url: &str) -> Result<Self, Error> {
-        if backend_of(url.trim())? != DbBackend::Postgres {
+        if !matches!(backend_of(url.trim()), Ok(DbBackend::Postgres)) {
             return Err(Error::Io(format!(
                 "read replica {} is not a PostgreSQL URL",
                 redact(url)

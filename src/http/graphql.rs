@@ -452,7 +452,7 @@ async fn execute(
     cacheable: Option<Cacheable>,
     via_get: bool,
 ) -> Response {
-    let mut caller = caller(headers, extensions);
+    let mut caller = caller(headers, extensions, &state.config.trusted_proxies);
     if let Some(cacheable) = &cacheable {
         caller.dependencies = Some(cacheable.dependencies.clone());
         if via_get || state.responses.is_some() {

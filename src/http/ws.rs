@@ -163,7 +163,7 @@ pub async fn handler(
     let caller = Caller {
         authorization: None,
         arrived: None,
-        ..super::request::caller(&headers, &extensions)
+        ..super::request::caller(&headers, &extensions, &state.config.trusted_proxies)
     };
     let Ok(permit) = state.sockets.permits.clone().try_acquire_owned() else {
         tracing::warn!(

@@ -402,3 +402,40 @@ pub async fn long_work_reports_progress_at_a_bounded_rate(app: TestApp) {
         "no terminal codes when not on a terminal"
     );
 }
+
+/// `annals serve` refuses malformed scale-out settings with one line naming the problem and a
+/// non-zero exit: a trusted proxy that is no address, a replica that is no PostgreSQL URL (or
+/// replicas of an SQLite database).
+pub async fn serve_refuses_malformed_scaling_settings_in_one_line(app: TestApp) {
+    let (ok, _, err) = app.cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--trusted-proxies",
+        "10.0.0.0/8,nope",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("--trusted-proxies") && err.contains("`nope` is neither"),
+        "{err}"
+    );
+    let (ok, _, err) = app.cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--read-database-url",
+        "mysql://db/x",
+    ]);
+    assert!(!ok, "{err}");
+    let expected = match app.backend {
+        Backend::Postgres => "not a PostgreSQL URL",
+        Backend::Sqlite => "need a PostgreSQL primary",
+    };
+    // Log lines may come first; the error is the one last line.
+    let last = err.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("annals: ") && last.contains(expected),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -388,3 +388,42 @@ pub async fn caps_are_enforced(app: TestApp) {
         assert_eq!(app.snapshot().await, before);
     }
 }
+
+/// Behind a trusted proxy (`trusted-proxies`), each forwarded client has a budget of its own;
+/// without that setting `X-Forwarded-For` is the client's to write and is ignored, so the
+/// connection's address (here one for all) names one shared budget.
+pub async fn budgets_behind_a_trusted_proxy_follow_the_forwarded_client(app: TestApp) {
+    let query = "{ articles(first: 100) { nodes { id topics { id } } } }";
+    let remaining_after = |app: &TestApp, forwarded: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/graphql"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({ "query": query }));
+        async move {
+            let response = request.send().await.expect("POST /graphql");
+            header(&response, "ratelimit-remaining").expect("a budget header")
+        }
+    };
+    for trusting in [true, false] {
+        let metered = TestApp::spawn_with(app.backend, |c| {
+            c.limits.cost_budget_per_minute = 60_000;
+            if trusting {
+                c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+            }
+        })
+        .await;
+        let first = remaining_after(&metered, "198.51.100.1").await;
+        let again = remaining_after(&metered, "198.51.100.1").await;
+        assert!(again < first, "the same client spends one budget");
+        let other = remaining_after(&metered, "198.51.100.2").await;
+        if trusting {
+            assert_eq!(other, first, "another forwarded client starts full");
+        } else {
+            assert!(
+                other < again,
+                "an untrusted header changes nothing: {other} vs {again}"
+            );
+        }
+    }
+}

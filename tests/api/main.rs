@@ -151,6 +151,8 @@ fn unregistered(registered: &[&str]) -> Vec<String> {
 /// Every test function; the `registry` trial fails when one in `tests/api` is missing here.
 fn all_tests() -> Vec<(&'static str, TestFn)> {
     tests![
+        cli_tools::serve_refuses_malformed_scaling_settings_in_one_line,
+        cost::budgets_behind_a_trusted_proxy_follow_the_forwarded_client,
         replicas::queries_read_a_replica_and_see_their_own_writes,
         replicas::a_lagging_or_stopped_replica_leaves_the_rotation,
         caching::get_answers_are_cacheable_and_304_costs_no_sql,
