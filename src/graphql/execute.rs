@@ -59,7 +59,7 @@ use crate::{
         code::{self, Phase},
     },
     metrics,
-    replicas::Lsn,
+    replicas::{Lsn, Replica},
 };
 
 /// The request id, available to resolvers through the context.
@@ -517,7 +517,7 @@ impl Executor {
             BatchRequest::Single(request) => vec![Replay::of(request)],
             BatchRequest::Batch(requests) => requests.iter().map(Replay::of).collect(),
         };
-        let (batch, trackers, is_batch) = match batch {
+        let (mut batch, trackers, is_batch) = match batch {
             BatchRequest::Single(request) => {
                 let (request, tracker) =
                     self.prepare(caller, request, &budget, self.memory.response());
@@ -538,7 +538,6 @@ impl Executor {
             },
             None => None,
         };
-        let mut batch = batch;
         let execution = async {
             // Choosing a replica (and waiting for one to replay `min_lsn`) counts against the
             // request's budget, like waiting for a permit.
@@ -546,17 +545,7 @@ impl Executor {
                 Some(reads) => reads.route(caller, min_lsn, &mut batch).await,
                 None => None,
             };
-            // A loader of its own, so each relation level of this request is exactly one
-            // statement; over the replica's pool when it reads from one.
-            let loader = match replica {
-                Some(replica) => Some(BatchLoader::per_request(Arc::new(ContentLoader::new(
-                    replica.db.conn.clone(),
-                )))),
-                None => self
-                    .schema
-                    .data::<BatchLoader>()
-                    .map(BatchLoader::for_request),
-            };
+            let loader = self.request_loader(replica);
             let mut batch = match &loader {
                 Some(loader) => batch.data(loader.clone()),
                 None => batch,
@@ -692,6 +681,20 @@ impl Executor {
         }
     }
 
+    /// A loader of one request's own, so each relation level is exactly one statement: over
+    /// `replica`'s pool when it reads from one, else over the schema's (the primary's).
+    fn request_loader(&self, replica: Option<&Replica>) -> Option<BatchLoader> {
+        match replica {
+            Some(replica) => Some(BatchLoader::per_request(Arc::new(ContentLoader::new(
+                replica.db.conn.clone(),
+            )))),
+            None => self
+                .schema
+                .data::<BatchLoader>()
+                .map(BatchLoader::for_request),
+        }
+    }
+
     /// Runs one query again within `deadline`, without charging the client's budget twice;
     /// `None` when the budget has run out.
     async fn replay(
@@ -705,10 +708,7 @@ impl Executor {
         }
         let (request, tracker) =
             self.prepare(caller, replay.request(), &None, self.memory.response());
-        let loader = self
-            .schema
-            .data::<BatchLoader>()
-            .map(BatchLoader::for_request);
+        let loader = self.request_loader(None);
         let request = match &loader {
             Some(loader) => request.data(loader.clone()),
             None => request,

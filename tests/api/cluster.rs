@@ -55,6 +55,15 @@ fn run(program: &str, args: &[&str]) {
     );
 }
 
+/// A cluster name no other test of this process (or another one) uses.
+fn fresh_name() -> String {
+    format!(
+        "annals_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -66,11 +75,7 @@ fn free_port() -> u16 {
 impl Cluster {
     /// Creates and starts a cluster; `settings` are extra `-o name=value` server settings.
     pub fn start(settings: &[&str]) -> Self {
-        let name = format!(
-            "annals_test_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = fresh_name();
         let port = free_port();
         let port_text = port.to_string();
         let mut args = vec![VERSION, name.as_str(), "-p", port_text.as_str()];
@@ -92,11 +97,7 @@ impl Cluster {
     /// Creates and starts a streaming replica of `primary`: a cluster of its own whose data
     /// directory is a `pg_basebackup -R` of the primary (hot standby, replaying its WAL).
     pub fn replica_of(primary: &Cluster) -> Self {
-        let name = format!(
-            "annals_test_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = fresh_name();
         let port = free_port().to_string();
         let cluster = Self {
             name: name.clone(),
