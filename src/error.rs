@@ -276,6 +276,27 @@ impl Error {
         }
     }
 
+    /// An `INTERNAL` error: something the server should never meet (a row it just wrote is
+    /// missing, a stored value it wrote cannot be read). `context` says what, for the log only.
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal(context.into())
+    }
+
+    /// An `INTERNAL` error caused by `source`; the log gets `context` and the whole cause chain.
+    pub fn internal_caused(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let mut text = context.into();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+        while let Some(err) = cause {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            cause = err.source();
+        }
+        Self::Internal(text)
+    }
+
     /// A sentence for a person (and, for database errors, the operator).
     pub fn message(&self) -> String {
         match self {
