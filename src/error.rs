@@ -55,11 +55,12 @@ pub mod code {
     /// The message async-graphql gives a subscription sent to `Schema::execute`.
     pub const SUBSCRIPTION_OVER_HTTP: &str = "Subscriptions are not supported on this transport.";
 
-    /// Gives `err` its `extensions.code`: the one place a code is attached to an error Annals
-    /// did not raise itself (errors from [`super::Error`] carry theirs already and are left
-    /// alone). async-graphql's fixed messages become sentences that say what to do; a limit
-    /// async-graphql checks itself becomes `LIMIT_EXCEEDED` naming it; a parse error becomes
-    /// one line (its position is in `locations`).
+    /// Gives `err`, an error async-graphql raised itself, its `extensions.code` by turning it
+    /// into the [`super::Error`] it stands for (errors from [`super::Error`] carry their code
+    /// already and are left alone). async-graphql's fixed messages become sentences that say
+    /// what to do (the messages relied on are pinned by a unit test); a parse error becomes
+    /// one line (its position is in `locations`). Its own limits are not used: the guards
+    /// check depth and directives themselves, so no limit is recognised by its message.
     pub fn label(err: &mut ServerError, phase: Phase) {
         if err
             .extensions
@@ -69,79 +70,46 @@ pub mod code {
             return;
         }
         let message = err.message.as_str();
-        let (code, limit, field, rewritten): (_, _, _, Option<String>) = if message
-            == "Query is nested too deep."
-        {
-            (
-                LIMIT_EXCEEDED,
-                Some("depth"),
-                None,
-                Some("The query is nested too deep; nest fewer selection sets.".into()),
-            )
-        } else if message.starts_with("The number of directives on the field") {
-            (
-                LIMIT_EXCEEDED,
-                Some("directives"),
-                None,
-                Some("Too many directives on one field.".into()),
-            )
-        } else if message == "Operation name required in request." {
-            (
-                BAD_USER_INPUT,
-                None,
-                Some("operationName"),
-                Some(
-                    "The document holds several operations; name the one to run in operationName."
-                        .into(),
-                ),
+        let error = if message == "Operation name required in request." {
+            super::Error::bad_input(
+                "operationName",
+                "The document holds several operations; name the one to run in operationName.",
             )
         } else if let Some(name) = message.strip_prefix("Unknown operation named ") {
-            (
-                BAD_USER_INPUT,
-                None,
-                Some("operationName"),
-                Some(format!("The document has no operation named {name}.")),
+            super::Error::bad_input(
+                "operationName",
+                format!("The document has no operation named {name}."),
             )
         } else if message == SUBSCRIPTION_OVER_HTTP {
-            (
-                BAD_USER_INPUT,
-                None,
-                None,
-                Some(
-                    "Subscriptions are not supported over HTTP; subscribe over WebSocket at /graphql/ws (protocol graphql-transport-ws)."
-                        .into(),
-                ),
+            super::Error::bad_request(
+                "Subscriptions are not supported over HTTP; subscribe over WebSocket at /graphql/ws (protocol graphql-transport-ws).",
             )
         } else if let Some(name) = message
             .strip_prefix("Variable ")
             .and_then(|m| m.strip_suffix(" is not defined."))
         {
-            (
-                BAD_USER_INPUT,
-                None,
-                None,
-                Some(format!(
-                    "Variable \"${name}\" has no default value and was not provided."
-                )),
-            )
+            super::Error::bad_request(format!(
+                "Variable \"${name}\" has no default value and was not provided."
+            ))
         } else {
             match phase {
-                Phase::Parse => (GRAPHQL_PARSE_FAILED, None, None, Some(one_line(err))),
-                Phase::Validation => (GRAPHQL_VALIDATION_FAILED, None, None, None),
+                Phase::Parse => super::Error::ParseFailed(one_line(err)),
+                Phase::Validation => super::Error::ValidationFailed(err.message.clone()),
                 // async-graphql's own argument and input coercion errors.
-                Phase::Execution => (BAD_USER_INPUT, None, None, None),
+                Phase::Execution => super::Error::bad_request(err.message.clone()),
             }
         };
-        let ext = err.extensions.get_or_insert_with(Default::default);
-        ext.set("code", code);
-        if let Some(limit) = limit {
-            ext.set("limit", limit);
-        }
-        if let Some(field) = field {
-            ext.set("field", field);
-        }
-        if let Some(message) = rewritten {
-            err.message = message;
+        let labelled = error.into_server_error();
+        err.message = labelled.message;
+        match (&mut err.extensions, labelled.extensions) {
+            (Some(ext), Some(added)) => {
+                for key in ["code", "field"] {
+                    if let Some(value) = added.get(key) {
+                        ext.set(key, value.clone());
+                    }
+                }
+            }
+            (ext, added) => *ext = added,
         }
     }
 
@@ -201,6 +169,14 @@ pub enum Error {
     /// The request is understood and authenticated, but this server does not allow it
     /// (e.g. a mutation against a database served read-only).
     Forbidden(String),
+    /// A subscriber fell more than its buffer behind and missed `missed` events or results:
+    /// `LIMIT_EXCEEDED` (limit `subscriberBuffer`, with `missed`); its stream completes.
+    Lagged {
+        /// Events (or shared results) it missed.
+        missed: u64,
+        /// How many it could have buffered.
+        buffer: usize,
+    },
     /// The request went over a configured limit.
     LimitExceeded {
         /// Which limit, e.g. `depth`.
@@ -215,11 +191,29 @@ pub enum Error {
     Unavailable(DbFault),
     /// A statement ran out of its `statement_timeout` (or `lock_timeout`): `TIMEOUT`.
     Timeout(DbFault),
-    /// Reading or writing a file failed (command line only).
+    /// What the operator asked for cannot be done: a file, an address or a setting named on
+    /// the command line or at start-up is unusable. The message is the one line shown.
     Io(String),
-    /// A stored value the server wrote itself cannot be read (e.g. a corrupted revision
-    /// snapshot); the message names it, for the log only.
-    Internal(String),
+    /// Something the server should never meet (a row it just wrote is missing, a stored value
+    /// it wrote cannot be read, a task it started died): `INTERNAL`. `context` says what was
+    /// being done; `context` and the whole chain of `source` go to the log, never to a client.
+    Internal {
+        /// What was being done, for the log.
+        context: String,
+        /// The cause, when there is one.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The request is not valid GraphQL syntax (`GRAPHQL_PARSE_FAILED`).
+    ParseFailed(String),
+    /// The document does not validate against the schema, or uses what this server does not
+    /// allow (`GRAPHQL_VALIDATION_FAILED`).
+    ValidationFailed(String),
+    /// A persisted query's hash is not known here (`PERSISTED_QUERY_NOT_FOUND`); its message
+    /// is Apollo's fixed `PersistedQueryNotFound`.
+    PersistedQueryNotFound,
+    /// Trusted-documents mode refused an operation that is not registered
+    /// (`PERSISTED_QUERY_NOT_TRUSTED`).
+    PersistedQueryNotTrusted(String),
 }
 
 /// Shorthand for results in Annals.
@@ -279,7 +273,10 @@ impl Error {
     /// An `INTERNAL` error: something the server should never meet (a row it just wrote is
     /// missing, a stored value it wrote cannot be read). `context` says what, for the log only.
     pub fn internal(context: impl Into<String>) -> Self {
-        Self::Internal(context.into())
+        Self::Internal {
+            context: context.into(),
+            source: None,
+        }
     }
 
     /// An `INTERNAL` error caused by `source`; the log gets `context` and the whole cause chain.
@@ -287,14 +284,35 @@ impl Error {
         context: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        let mut text = context.into();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
-        while let Some(err) = cause {
-            text.push_str(": ");
-            text.push_str(&err.to_string());
-            cause = err.source();
+        Self::Internal {
+            context: context.into(),
+            source: Some(Box::new(source)),
         }
-        Self::Internal(text)
+    }
+
+    /// A `BAD_USER_INPUT` error about the request as a whole (no one field).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A `LIMIT_EXCEEDED` error naming the limit.
+    pub fn limit(limit: &'static str, message: impl Into<String>) -> Self {
+        Self::LimitExceeded {
+            limit,
+            message: message.into(),
+        }
+    }
+
+    /// This error as a GraphQL response error without a position.
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        let error = self.extend();
+        let mut server = async_graphql::ServerError::new(error.message, None);
+        server.source = error.source;
+        server.extensions = error.extensions;
+        server
     }
 
     /// A sentence for a person (and, for database errors, the operator).
@@ -307,7 +325,25 @@ impl Error {
             | Self::Unauthenticated(message)
             | Self::Forbidden(message)
             | Self::Io(message)
-            | Self::Internal(message) => message.clone(),
+            | Self::ParseFailed(message)
+            | Self::ValidationFailed(message)
+            | Self::PersistedQueryNotTrusted(message) => message.clone(),
+            Self::PersistedQueryNotFound => "PersistedQueryNotFound".to_owned(),
+            Self::Lagged { missed, buffer } => format!(
+                "This subscription fell more than {buffer} events behind and missed {missed}; it is completed. Subscribe again and re-read the articles you show."
+            ),
+            Self::Internal { context, source } => {
+                let mut text = context.clone();
+                let mut cause = source
+                    .as_deref()
+                    .map(|err| err as &(dyn std::error::Error + 'static));
+                while let Some(err) = cause {
+                    text.push_str(": ");
+                    text.push_str(&err.to_string());
+                    cause = err.source();
+                }
+                text
+            }
             Self::Database(err) => format!("database error: {err}"),
             Self::Unavailable(fault) | Self::Timeout(fault) => fault.detail.clone(),
         }
@@ -321,10 +357,14 @@ impl Error {
             Self::Conflict { .. } => code::CONFLICT,
             Self::Unauthenticated(_) => code::UNAUTHENTICATED,
             Self::Forbidden(_) => code::FORBIDDEN,
-            Self::LimitExceeded { .. } => code::LIMIT_EXCEEDED,
-            Self::Database(_) | Self::Io(_) | Self::Internal(_) => code::INTERNAL,
+            Self::LimitExceeded { .. } | Self::Lagged { .. } => code::LIMIT_EXCEEDED,
+            Self::Database(_) | Self::Io(_) | Self::Internal { .. } => code::INTERNAL,
             Self::Unavailable(_) => code::DB_UNAVAILABLE,
             Self::Timeout(_) => code::TIMEOUT,
+            Self::ParseFailed(_) => code::GRAPHQL_PARSE_FAILED,
+            Self::ValidationFailed(_) => code::GRAPHQL_VALIDATION_FAILED,
+            Self::PersistedQueryNotFound => code::PERSISTED_QUERY_NOT_FOUND,
+            Self::PersistedQueryNotTrusted(_) => code::PERSISTED_QUERY_NOT_TRUSTED,
         }
     }
 }
@@ -432,10 +472,12 @@ impl From<DbErr> for Error {
 }
 
 impl ErrorExtensions for Error {
+    /// The one place an error gets its `extensions.code` (and the fields that go with it:
+    /// `field`, `currentVersion`, `limit`, `retryAfter`).
     fn extend(&self) -> async_graphql::Error {
         let message = match self {
             // Never echo SQL or driver text to a client; the log has it.
-            Self::Database(_) | Self::Io(_) | Self::Internal(_) => {
+            Self::Database(_) | Self::Io(_) | Self::Internal { .. } => {
                 tracing::error!(error = %self.message(), "internal error");
                 "Internal server error; see the server log.".to_string()
             }
@@ -464,6 +506,10 @@ impl ErrorExtensions for Error {
                     ..
                 } => ext.set("currentVersion", *version),
                 Self::LimitExceeded { limit, .. } => ext.set("limit", *limit),
+                Self::Lagged { missed, .. } => {
+                    ext.set("limit", "subscriberBuffer");
+                    ext.set("missed", *missed);
+                }
                 Self::Unavailable(_) | Self::Timeout(_) => ext.set("retryAfter", RETRY_AFTER_SECS),
                 _ => {}
             }
@@ -480,7 +526,92 @@ impl From<Error> for async_graphql::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use code::Phase;
     use sea_orm::ConnAcquireErr;
+
+    /// [`code::label`] recognises four fixed messages of async-graphql (none of them a
+    /// limit). This pins them: an upgrade that rewords one fails here rather than sending
+    /// clients a worse error.
+    #[tokio::test]
+    async fn the_async_graphql_messages_label_relies_on_are_pinned() {
+        use async_graphql::{EmptyMutation, Object, Schema, Subscription, futures_util::Stream};
+
+        struct Query;
+        #[Object]
+        impl Query {
+            async fn value(&self, n: Option<i32>) -> Option<i32> {
+                n
+            }
+        }
+        struct Ticks;
+        #[Subscription]
+        impl Ticks {
+            async fn ticks(&self) -> impl Stream<Item = i32> {
+                async_graphql::futures_util::stream::iter([1])
+            }
+        }
+        let schema = Schema::build(Query, EmptyMutation, Ticks).finish();
+        let first_error = |query: &'static str| {
+            let schema = schema.clone();
+            async move {
+                let response = schema.execute(query).await;
+                response.errors.into_iter().next().expect("an error")
+            }
+        };
+        let cases = [
+            (
+                "query A { value } query B { value }",
+                "Operation name required in request.",
+                Phase::Validation,
+                code::BAD_USER_INPUT,
+            ),
+            (
+                "subscription { ticks }",
+                code::SUBSCRIPTION_OVER_HTTP,
+                Phase::Validation,
+                code::BAD_USER_INPUT,
+            ),
+            (
+                "query ($n: Int!) { value(n: $n) }",
+                "Variable n is not defined.",
+                Phase::Validation,
+                code::BAD_USER_INPUT,
+            ),
+        ];
+        for (query, message, phase, code) in cases {
+            let mut err = first_error(query).await;
+            assert!(err.message.starts_with(message), "{query}: {}", err.message);
+            code::label(&mut err, phase);
+            let labelled = err.extensions.as_ref().and_then(|x| x.get("code"));
+            assert_eq!(labelled, Some(&async_graphql::Value::from(code)), "{query}");
+            assert_ne!(err.message, message, "{query}: rewritten for a person");
+        }
+        let named = schema
+            .execute(async_graphql::Request::new("query A { value }").operation_name("B"))
+            .await;
+        let mut err = named.errors.into_iter().next().expect("an error");
+        assert_eq!(err.message, r#"Unknown operation named "B""#);
+        code::label(&mut err, Phase::Validation);
+        assert_eq!(err.message, r#"The document has no operation named "B"."#);
+    }
+
+    #[test]
+    fn internal_errors_log_their_whole_cause_chain_and_tell_the_client_nothing() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer failure")]
+        struct Outer(#[source] std::io::Error);
+        let err = Error::internal_caused(
+            "writing the snapshot",
+            Outer(std::io::Error::other("disk on fire")),
+        );
+        assert_eq!(err.code(), code::INTERNAL);
+        assert_eq!(
+            err.message(),
+            "writing the snapshot: outer failure: disk on fire"
+        );
+        let extended = err.extend();
+        assert!(!extended.message.contains("disk"), "{}", extended.message);
+    }
 
     #[test]
     fn database_faults_are_retryable_codes() {

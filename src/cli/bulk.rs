@@ -262,7 +262,7 @@ pub async fn export_all(db: &Db, dir: &Path) -> Result<()> {
         topics: &'a [store::topics::TopicEntry],
     }
     let json = serde_json::to_string_pretty(&TopicsFile { topics: &topics })
-        .map_err(|err| Error::Internal(format!("cannot encode topics: {err}")))?;
+        .map_err(|err| Error::internal_caused("cannot encode topics", err))?;
     write(dir.join("topics.json"), &(json + "\n"))?;
     say(&format!(
         "exported {} article(s) and {} topic(s) to {}",
@@ -290,7 +290,7 @@ pub async fn list(
     let rows = store::articles::summaries(&db.conn, &filter).await?;
     if json {
         let text = serde_json::to_string_pretty(&rows)
-            .map_err(|err| Error::Internal(format!("cannot encode the list: {err}")))?;
+            .map_err(|err| Error::internal_caused("cannot encode the list", err))?;
         say(&text);
         return Ok(());
     }

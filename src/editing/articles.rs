@@ -61,7 +61,7 @@ pub async fn create(ed: &Editing, editor: &str, input: NewArticleInput) -> Resul
     let article = articles
         .into_iter()
         .next()
-        .ok_or_else(|| Error::Internal("the new article was not found after insert".into()))?;
+        .ok_or_else(|| Error::internal("the new article was not found after insert"))?;
     txn.commit().await?;
     ed.publish([tx::event(ChangeKind::Created, &article)]).await;
     Ok(article)

@@ -242,7 +242,7 @@ pub async fn import(ed: &Editing, editor: &str, request: ImportRequest) -> Resul
                 .await?;
             Imported {
                 article: articles.into_iter().next().ok_or_else(|| {
-                    Error::Internal("the imported article was not found after insert".into())
+                    Error::internal("the imported article was not found after insert")
                 })?,
                 created: true,
                 changed: true,

@@ -188,7 +188,7 @@ impl BatchLoader {
         }
         answer
             .await
-            .unwrap_or_else(|_| Err(Arc::new(Error::Io("a batched load was dropped".into()))))
+            .unwrap_or_else(|_| Err(Arc::new(Error::internal("a batched load was dropped"))))
     }
 
     /// Starts loading every waiting batch now (the shared loader's timer).

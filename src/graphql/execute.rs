@@ -44,7 +44,7 @@ use super::{
     AnnalsSchema,
     batch::{BatchLoader, Batched},
     budget::{Budgets, Standing},
-    extension::{Report, Tracker, limit_error, response_size_error},
+    extension::{Report, Tracker, response_size_error},
     loaders::ContentLoader,
     persisted::PersistedQueries,
     reads::{self, Reads},
@@ -55,7 +55,7 @@ use crate::{
     cache::Dependencies,
     db::Faults,
     error::{
-        DbFault,
+        DbFault, Error,
         code::{self, Phase},
     },
     metrics,
@@ -574,13 +574,14 @@ impl Executor {
             Some((BatchResponse::Single(response), replica)) => (vec![response], replica),
             Some((BatchResponse::Batch(responses), replica)) => (responses, replica),
             None => {
-                let err = limit_error(
+                let err = Error::limit(
                     "timeout",
                     format!(
                         "The request took longer than {} ms and was stopped.",
                         self.timeout.as_millis()
                     ),
-                );
+                )
+                .into_server_error();
                 let tracker = trackers.into_iter().next().unwrap_or_default();
                 let response = Response::from_errors(vec![err]);
                 // A single operation stopped while executing answers `data: null`, like any

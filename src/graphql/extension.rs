@@ -28,11 +28,14 @@ use async_graphql::{
 use super::{
     budget::{Budgets, Standing},
     cost,
-    guards::{self, LimitExceeded, QueryLimits},
+    guards::{self, QueryLimits},
     nul_bytes, order,
     response_size::ResponseSize,
 };
-use crate::error::code::{self, Phase};
+use crate::error::{
+    Error,
+    code::{self, Phase},
+};
 
 /// The `extensions` flag of a request that asks for its cost without executing it.
 pub const DRY_RUN: &str = "dryRun";
@@ -205,37 +208,14 @@ fn selected_operation(
 
 /// The error of a response that grew past its size limit.
 pub fn response_size_error(size: &ResponseSize) -> ServerError {
-    limit_error(
+    Error::limit(
         "responseSize",
         format!(
             "The response would be larger than the limit of {} bytes; ask for fewer items (lower first/last) or fewer fields.",
             size.limit()
         ),
     )
-}
-
-/// A `LIMIT_EXCEEDED` error naming the limit.
-pub fn limit_error(limit: &str, message: impl Into<String>) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    let ext = err.extensions.get_or_insert_with(Default::default);
-    ext.set("code", code::LIMIT_EXCEEDED);
-    ext.set("limit", limit);
-    err
-}
-
-/// An error with `code`.
-pub fn coded(message: impl Into<String>, code: &str) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    err.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    err
-}
-
-impl From<LimitExceeded> for ServerError {
-    fn from(err: LimitExceeded) -> Self {
-        limit_error(err.limit, err.message)
-    }
+    .into_server_error()
 }
 
 fn labelled(mut errors: Vec<ServerError>, phase: Phase) -> Vec<ServerError> {
@@ -254,13 +234,11 @@ fn missing_variables(operation: &OperationDefinition, variables: &Variables) -> 
         .filter(|def| !def.node.var_type.node.nullable && def.node.default_value.is_none())
         .filter(|def| matches!(variables.get(&def.node.name.node), None | Some(Value::Null)))
         .map(|def| {
-            let mut err = coded(
-                format!(
-                    "Variable \"${}\" of required type \"{}\" was not provided.",
-                    def.node.name.node, def.node.var_type.node
-                ),
-                code::BAD_USER_INPUT,
-            );
+            let mut err = Error::bad_request(format!(
+                "Variable \"${}\" of required type \"{}\" was not provided.",
+                def.node.name.node, def.node.var_type.node
+            ))
+            .into_server_error();
             err.locations.push(def.pos);
             err
         })
@@ -270,13 +248,14 @@ fn missing_variables(operation: &OperationDefinition, variables: &Variables) -> 
 /// The refusal of a query its client cannot afford now.
 fn rate_error(cost: u64, standing: &Standing) -> ServerError {
     let retry_after = standing.retry_after.unwrap_or(1);
-    let mut err = limit_error(
+    let mut err = Error::limit(
         "rate",
         format!(
             "This query costs {cost} points and your budget has {} left; it refills at {} points a minute. Retry in {retry_after} s.",
             standing.remaining, standing.limit
         ),
-    );
+    )
+    .into_server_error();
     err.extensions
         .get_or_insert_with(Default::default)
         .set("retryAfter", retry_after);
@@ -316,21 +295,26 @@ impl Extension for Guard {
             r.dry_run = dry_run;
             r.limit = max_cost;
         });
-        guards::check_text(&request.query, &self.limits)?;
+        guards::check_text(&request.query, &self.limits).map_err(Error::into_server_error)?;
         let operation_name = request.operation_name.clone();
         let variables = request.variables.clone();
         let doc = request.parsed_query().map_err(|mut err| {
             code::label(&mut err, Phase::Parse);
             err
         })?;
-        guards::check_document(doc, operation_name.as_deref(), &self.limits)?;
+        guards::check_document(doc, operation_name.as_deref(), &self.limits)
+            .map_err(Error::into_server_error)?;
         nul_bytes::check(doc, &variables)?;
         if !self.introspection && uses_introspection(doc) {
-            return Err(coded(
-                "Introspection is disabled on this server.",
-                code::GRAPHQL_VALIDATION_FAILED,
-            ));
+            return Err(Error::ValidationFailed(
+                "Introspection is disabled on this server.".into(),
+            )
+            .into_server_error());
         }
+        // async-graphql's own depth and directive limits are off: these replace them, with
+        // errors of their own type (see `guards`).
+        guards::check_directives(doc, &self.limits).map_err(Error::into_server_error)?;
+        guards::check_depth(doc, &self.limits).map_err(Error::into_server_error)?;
         let cost = cost::of(
             &ctx.schema_env.registry,
             doc,
@@ -360,14 +344,13 @@ impl Extension for Guard {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        // async-graphql checks the directive limit while parsing.
         next.run(ctx, query, variables).await.map_err(|mut err| {
             code::label(&mut err, Phase::Parse);
             err
         })
     }
 
-    /// Validation (with the depth limit), then the cost limit, then the budget.
+    /// Validation, then the cost limit, then the budget.
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -391,13 +374,16 @@ impl Extension for Guard {
         let report = tracker.report();
         let cost = report.cost.unwrap_or(0);
         if cost > self.max_cost {
-            return Err(vec![limit_error(
-                "complexity",
-                format!(
-                    "The query could return up to {cost} nodes; the limit is {}. Ask for fewer items (lower first/last) or nest fewer lists.",
-                    self.max_cost
-                ),
-            )]);
+            return Err(vec![
+                Error::limit(
+                    "complexity",
+                    format!(
+                        "The query could return up to {cost} nodes; the limit is {}. Ask for fewer items (lower first/last) or nest fewer lists.",
+                        self.max_cost
+                    ),
+                )
+                .into_server_error(),
+            ]);
         }
         if let Some((budgets, client)) = &tracker.budget {
             if report.dry_run {

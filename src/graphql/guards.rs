@@ -6,7 +6,12 @@
 //! runs on the parsed document, before validation (which expands fragments and
 //! can be made to do an exponential amount of work).
 //!
-//! Everything here is iterative and linear in the size of its input.
+//! [`check_directives`] and [`check_depth`] replace async-graphql's own limits of the same
+//! names, so that every refusal is an [`Error::LimitExceeded`] (no error is recognised by its
+//! message) and both stay linear when fragments fan out.
+//!
+//! Everything here is iterative and linear in the size of its input. A refusal is an
+//! [`Error::LimitExceeded`] naming the limit.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,23 +19,7 @@ use async_graphql_parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
 
-/// A request refused before execution because it went over one of the configured limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LimitExceeded {
-    /// Which limit was exceeded: `"nesting"`, `"selections"`, `"aliases"`,
-    /// `"rootFields"` or `"querySize"`.
-    pub limit: &'static str,
-    /// A sentence explaining the refusal to a person.
-    pub message: String,
-}
-
-impl std::fmt::Display for LimitExceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for LimitExceeded {}
+use crate::error::{Error, Result};
 
 /// Limits checked on the query text and its parsed document before validation.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +36,10 @@ pub struct QueryLimits {
     pub max_aliases: usize,
     /// Most fields in the selected operation's top-level selection set.
     pub max_root_fields: usize,
+    /// Deepest accepted nesting of fields, counted through fragments.
+    pub max_depth: usize,
+    /// Most directives on one field.
+    pub max_directives: usize,
 }
 
 impl From<&crate::config::Limits> for QueryLimits {
@@ -57,6 +50,8 @@ impl From<&crate::config::Limits> for QueryLimits {
             max_selections: limits.selections,
             max_aliases: limits.aliases,
             max_root_fields: limits.root_fields,
+            max_depth: limits.depth,
+            max_directives: limits.directives,
         }
     }
 }
@@ -89,9 +84,9 @@ const MAX_SELECTION_NESTING: usize = 128;
 /// `"nesting"`. Malformed text (unbalanced brackets) only needs the count to
 /// stay an upper bound on what the parser would recurse into before failing,
 /// so closers merely decrement (never below zero).
-pub fn check_text(query: &str, limits: &QueryLimits) -> Result<(), LimitExceeded> {
+pub fn check_text(query: &str, limits: &QueryLimits) -> Result<()> {
     if query.len() > limits.max_query_bytes {
-        return Err(LimitExceeded {
+        return Err(Error::LimitExceeded {
             limit: "querySize",
             message: format!(
                 "The query is {} bytes long; the limit is {} bytes.",
@@ -170,7 +165,7 @@ pub fn check_text(query: &str, limits: &QueryLimits) -> Result<(), LimitExceeded
     }
 
     if max_value_depth > limits.max_value_nesting {
-        return Err(LimitExceeded {
+        return Err(Error::LimitExceeded {
             limit: "nesting",
             message: format!(
                 "The query nests list/object values {max_value_depth} levels deep; the limit is {}.",
@@ -179,7 +174,7 @@ pub fn check_text(query: &str, limits: &QueryLimits) -> Result<(), LimitExceeded
         });
     }
     if max_selection_depth > MAX_SELECTION_NESTING {
-        return Err(LimitExceeded {
+        return Err(Error::LimitExceeded {
             limit: "nesting",
             message: format!(
                 "The query nests selection sets {max_selection_depth} levels deep; the limit is {MAX_SELECTION_NESTING}."
@@ -209,7 +204,7 @@ pub fn check_document(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     limits: &QueryLimits,
-) -> Result<(), LimitExceeded> {
+) -> Result<()> {
     let operations: Vec<&OperationDefinition> = match &doc.operations {
         DocumentOperations::Single(op) => vec![&op.node],
         DocumentOperations::Multiple(ops) => match operation_name.and_then(|name| ops.get(name)) {
@@ -221,16 +216,7 @@ pub fn check_document(
         return Ok(());
     }
 
-    let summaries: HashMap<&str, Summary<'_>> = doc
-        .fragments
-        .iter()
-        .map(|(name, fragment)| {
-            (
-                name.as_str(),
-                Summary::of(&fragment.node.selection_set.node),
-            )
-        })
-        .collect();
+    let summaries = fragment_summaries(doc);
     let mut field_memo = HashMap::new();
     let mut root_memo = HashMap::new();
 
@@ -240,7 +226,7 @@ pub fn check_document(
         // Fan-out first: it is the expensive attack, and its count says the most.
         let fields = expanded_total(&summary, &summaries, Count::Fields, &mut field_memo);
         if fields > limits.max_selections as u64 {
-            return Err(LimitExceeded {
+            return Err(Error::LimitExceeded {
                 limit: "selections",
                 message: format!(
                     "The operation selects {} fields once its fragments are expanded; the limit is {}.",
@@ -251,7 +237,7 @@ pub fn check_document(
         }
         let root_fields = expanded_total(&summary, &summaries, Count::RootFields, &mut root_memo);
         if root_fields > limits.max_root_fields as u64 {
-            return Err(LimitExceeded {
+            return Err(Error::LimitExceeded {
                 limit: "rootFields",
                 message: format!(
                     "The operation asks for {root_fields} top-level fields; the limit is {}.",
@@ -262,7 +248,7 @@ pub fn check_document(
 
         let aliases = alias_total(&summary, &summaries);
         if aliases > limits.max_aliases as u64 {
-            return Err(LimitExceeded {
+            return Err(Error::LimitExceeded {
                 limit: "aliases",
                 message: format!(
                     "The operation uses {aliases} aliases; the limit is {}.",
@@ -272,6 +258,141 @@ pub fn check_document(
         }
     }
     Ok(())
+}
+
+/// Refuses a document with a field that carries more than `max_directives` directives, in
+/// any operation or in a fragment one reaches (as async-graphql's `limit_directives` did,
+/// with its message; each fragment is looked at once).
+pub fn check_directives(doc: &ExecutableDocument, limits: &QueryLimits) -> Result<()> {
+    let summaries = fragment_summaries(doc);
+    for (_, op) in doc.operations.iter() {
+        let summary = Summary::of(&op.node.selection_set.node);
+        let most = reachable(&summary, &summaries)
+            .map(|s| s.most_directives)
+            .max()
+            .unwrap_or(0);
+        if most > limits.max_directives {
+            return Err(Error::limit(
+                "directives",
+                "Too many directives on one field.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a document whose fields nest more than `max_depth` deep in any operation, counting
+/// through fragment spreads (`{ a { b } }` is 2 deep), as async-graphql's `limit_depth` did,
+/// with its message. Depths are memoized per fragment; a fragment cycle adds nothing here
+/// (validation refuses it).
+pub fn check_depth(doc: &ExecutableDocument, limits: &QueryLimits) -> Result<()> {
+    let summaries = fragment_summaries(doc);
+    let mut memo = HashMap::new();
+    for (_, op) in doc.operations.iter() {
+        let summary = Summary::of(&op.node.selection_set.node);
+        if expanded_depth(&summary, &summaries, &mut memo) > limits.max_depth as u64 {
+            return Err(Error::limit(
+                "depth",
+                "The query is nested too deep; nest fewer selection sets.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Each fragment definition's summary, by name.
+fn fragment_summaries(doc: &ExecutableDocument) -> HashMap<&str, Summary<'_>> {
+    doc.fragments
+        .iter()
+        .map(|(name, fragment)| {
+            (
+                name.as_str(),
+                Summary::of(&fragment.node.selection_set.node),
+            )
+        })
+        .collect()
+}
+
+/// `start`, then the summary of every fragment it reaches, each once.
+fn reachable<'s, 'a>(
+    start: &'s Summary<'a>,
+    summaries: &'s HashMap<&'a str, Summary<'a>>,
+) -> impl Iterator<Item = &'s Summary<'a>> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut pending: Vec<&str> = start.spreads.clone();
+    let mut first = Some(start);
+    std::iter::from_fn(move || {
+        if let Some(start) = first.take() {
+            return Some(start);
+        }
+        while let Some(name) = pending.pop() {
+            if !seen.insert(name) {
+                continue;
+            }
+            if let Some(summary) = summaries.get(name) {
+                pending.extend(summary.spreads.iter().filter(|n| !seen.contains(*n)));
+                return Some(summary);
+            }
+        }
+        None
+    })
+}
+
+/// The field depth of `start` with every fragment spread expanded: the deepest of its own
+/// fields and, for each spread, the depth it stands at plus the fragment's own. Fragment
+/// depths are memoized in `memo`; walked iteratively, so a long chain of fragments cannot
+/// overflow the stack.
+fn expanded_depth<'a>(
+    start: &Summary<'a>,
+    summaries: &HashMap<&'a str, Summary<'a>>,
+    memo: &mut HashMap<&'a str, u64>,
+) -> u64 {
+    let mut depth = start.depth;
+    for &(name, at) in &start.spread_depths {
+        depth = depth.max(at + fragment_depth(name, summaries, memo));
+    }
+    depth
+}
+
+fn fragment_depth<'a>(
+    name: &'a str,
+    summaries: &HashMap<&'a str, Summary<'a>>,
+    memo: &mut HashMap<&'a str, u64>,
+) -> u64 {
+    if let Some(&depth) = memo.get(name) {
+        return depth;
+    }
+    let Some(summary) = summaries.get(name) else {
+        return 0;
+    };
+    // (fragment, its summary, next spread, deepest so far), as in `fragment_total`.
+    let mut in_progress: HashSet<&str> = HashSet::from([name]);
+    let mut stack = vec![(name, summary, 0usize, summary.depth)];
+    loop {
+        let top = stack.last_mut().expect("stack is never empty here");
+        if let Some(&(next, at)) = top.1.spread_depths.get(top.2) {
+            top.2 += 1;
+            if let Some(&depth) = memo.get(next) {
+                top.3 = top.3.max(at + depth);
+            } else if !in_progress.contains(next)
+                && let Some(summary) = summaries.get(next)
+            {
+                in_progress.insert(next);
+                stack.push((next, summary, 0, summary.depth));
+            }
+        } else {
+            let (done, _, _, depth) = stack.pop().expect("stack is never empty here");
+            in_progress.remove(done);
+            memo.insert(done, depth);
+            match stack.last_mut() {
+                Some(parent) => {
+                    let at = parent.1.spread_depths[parent.2 - 1].1;
+                    parent.3 = parent.3.max(at + depth);
+                }
+                None => return depth,
+            }
+        }
+    }
 }
 
 /// Formats a saturated count readably.
@@ -295,6 +416,12 @@ struct Summary<'a> {
     root_fields: u64,
     /// Fragment spreads at the top level (looking through inline fragments).
     root_spreads: Vec<&'a str>,
+    /// The deepest field nesting, not following fragment spreads (a top-level field is 1).
+    depth: u64,
+    /// Each fragment spread with the number of fields enclosing it.
+    spread_depths: Vec<(&'a str, u64)>,
+    /// The most directives on one field.
+    most_directives: usize,
 }
 
 impl<'a> Summary<'a> {
@@ -305,9 +432,14 @@ impl<'a> Summary<'a> {
             aliases: 0,
             root_fields: 0,
             root_spreads: Vec::new(),
+            depth: 0,
+            spread_depths: Vec::new(),
+            most_directives: 0,
         };
-        let mut stack: Vec<(&SelectionSet, bool)> = vec![(set, true)];
-        while let Some((set, at_root)) = stack.pop() {
+        // (selection set, fields enclosing it)
+        let mut stack: Vec<(&SelectionSet, u64)> = vec![(set, 0)];
+        while let Some((set, enclosing)) = stack.pop() {
+            let at_root = enclosing == 0;
             for item in &set.items {
                 match &item.node {
                     Selection::Field(field) => {
@@ -318,17 +450,21 @@ impl<'a> Summary<'a> {
                         if field.node.alias.is_some() {
                             summary.aliases += 1;
                         }
-                        stack.push((&field.node.selection_set.node, false));
+                        summary.depth = summary.depth.max(enclosing + 1);
+                        summary.most_directives =
+                            summary.most_directives.max(field.node.directives.len());
+                        stack.push((&field.node.selection_set.node, enclosing + 1));
                     }
                     Selection::FragmentSpread(spread) => {
                         let name = spread.node.fragment_name.node.as_str();
                         summary.spreads.push(name);
+                        summary.spread_depths.push((name, enclosing));
                         if at_root {
                             summary.root_spreads.push(name);
                         }
                     }
                     Selection::InlineFragment(inline) => {
-                        stack.push((&inline.node.selection_set.node, at_root));
+                        stack.push((&inline.node.selection_set.node, enclosing));
                     }
                 }
             }
@@ -417,19 +553,7 @@ impl Count {
 /// Aliases written in the operation plus in each fragment it reaches, each
 /// fragment counted once.
 fn alias_total<'a>(start: &Summary<'a>, summaries: &HashMap<&'a str, Summary<'a>>) -> u64 {
-    let mut total = start.aliases;
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut pending: Vec<&str> = start.spreads.clone();
-    while let Some(name) = pending.pop() {
-        if !seen.insert(name) {
-            continue;
-        }
-        if let Some(summary) = summaries.get(name) {
-            total = total.saturating_add(summary.aliases);
-            pending.extend(summary.spreads.iter().filter(|n| !seen.contains(*n)));
-        }
-    }
-    total
+    reachable(start, summaries).fold(0, |total, s| total.saturating_add(s.aliases))
 }
 
 #[cfg(test)]
@@ -461,9 +585,102 @@ mod tests {
         )
     }
 
-    fn doc_check(query: &str, operation_name: Option<&str>) -> Result<(), LimitExceeded> {
+    /// A refusal's limit and message, for assertions.
+    #[derive(Debug)]
+    struct Refused {
+        limit: &'static str,
+        message: String,
+    }
+
+    fn refused(result: Result<()>) -> std::result::Result<(), Refused> {
+        result.map_err(|err| match err {
+            Error::LimitExceeded { limit, message } => Refused { limit, message },
+            other => panic!("not a limit error: {other:?}"),
+        })
+    }
+
+    /// [`super::check_text`], its refusal as [`Refused`].
+    fn check_text(query: &str, limits: &QueryLimits) -> std::result::Result<(), Refused> {
+        refused(super::check_text(query, limits))
+    }
+
+    /// [`super::check_document`], its refusal as [`Refused`].
+    fn check_document(
+        doc: &ExecutableDocument,
+        operation_name: Option<&str>,
+        limits: &QueryLimits,
+    ) -> std::result::Result<(), Refused> {
+        refused(super::check_document(doc, operation_name, limits))
+    }
+
+    fn doc_check(query: &str, operation_name: Option<&str>) -> std::result::Result<(), Refused> {
         let doc = parse_query(query).expect("test query parses");
         check_document(&doc, operation_name, &limits())
+    }
+
+    fn shape_check(query: &str, limits: &QueryLimits) -> std::result::Result<(), Refused> {
+        let doc = parse_query(query).expect("test query parses");
+        refused(check_directives(&doc, limits).and_then(|()| check_depth(&doc, limits)))
+    }
+
+    #[test]
+    fn depth_counts_fields_through_fragments_like_async_graphql() {
+        let two = QueryLimits {
+            max_depth: 2,
+            ..limits()
+        };
+        assert!(shape_check("{ a { b } }", &two).is_ok());
+        let err = shape_check("{ a { b { c } } }", &two).unwrap_err();
+        assert_eq!(err.limit, "depth");
+        assert_eq!(
+            err.message,
+            "The query is nested too deep; nest fewer selection sets."
+        );
+        // Through a spread inside a field, and through an inline fragment (which adds no level).
+        assert!(shape_check("{ a { ...F } } fragment F on T { b }", &two).is_ok());
+        assert!(shape_check("{ a { ...F } } fragment F on T { b { c } }", &two).is_err());
+        assert!(shape_check("{ a { ... on T { b } } }", &two).is_ok());
+        // Every operation counts, named or not; a chain of fragments adds up.
+        assert!(shape_check("query A { x } query B { a { b { c } } }", &two).is_err());
+        assert!(
+            shape_check(
+                "{ ...F } fragment F on T { a { ...G } } fragment G on T { b { c } }",
+                &two
+            )
+            .is_err()
+        );
+        // A cycle adds nothing (validation refuses it later) and does not hang.
+        assert!(shape_check("{ a { ...F } } fragment F on T { b ...F }", &two).is_ok());
+    }
+
+    #[test]
+    fn a_long_fragment_chain_is_walked_without_recursion() {
+        let n = 20_000;
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..n {
+            query.push_str(&format!(" fragment F{i} on T {{ a ...F{} }}", i + 1));
+        }
+        query.push_str(&format!(" fragment F{n} on T {{ a }}"));
+        let big = QueryLimits {
+            max_depth: 1,
+            ..limits()
+        };
+        assert!(shape_check(&query, &big).is_ok());
+    }
+
+    #[test]
+    fn directives_are_counted_per_field_in_operations_and_the_fragments_they_reach() {
+        let one = QueryLimits {
+            max_directives: 1,
+            ..limits()
+        };
+        assert!(shape_check("{ a @include(if: true) }", &one).is_ok());
+        let err = shape_check("{ a @include(if: true) @skip(if: false) }", &one).unwrap_err();
+        assert_eq!(err.limit, "directives");
+        assert_eq!(err.message, "Too many directives on one field.");
+        assert!(shape_check("{ ...F } fragment F on T { a @x @y }", &one).is_err());
+        // A fragment no operation uses is not looked at (as async-graphql did).
+        assert!(shape_check("{ a } fragment F on T { a @x @y }", &one).is_ok());
     }
 
     #[test]

@@ -69,14 +69,13 @@ pub fn build_schema(
     introspection: bool,
     data: Option<SchemaData>,
 ) -> AnnalsSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
-        .limit_depth(limits.depth)
-        .limit_directives(limits.directives)
-        .extension(extension::Guards {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription).extension(
+        extension::Guards {
             limits: guards::QueryLimits::from(limits),
             introspection,
             max_cost: limits.complexity as u64,
-        });
+        },
+    );
     if !introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -15,7 +15,7 @@ use async_graphql::{
 };
 use async_graphql_value::{ConstValue, Value};
 
-use crate::error::code;
+use crate::error::Error;
 
 /// Where a NUL is part of the argument's language: `search(query:)` treats it as a space
 /// between words (free text pasted into a search box is searched, not refused).
@@ -121,13 +121,12 @@ fn const_value(value: &ConstValue, field: &str) -> Option<String> {
 }
 
 fn refusal(field: &str, pos: async_graphql::Pos) -> ServerError {
-    let mut err = ServerError::new(
+    let mut err = Error::bad_input(
+        field,
         format!("{field} must not contain the NUL character (U+0000)."),
-        Some(pos),
-    );
-    let ext = err.extensions.get_or_insert_with(Default::default);
-    ext.set("code", code::BAD_USER_INPUT);
-    ext.set("field", field);
+    )
+    .into_server_error();
+    err.locations.push(pos);
     err
 }
 

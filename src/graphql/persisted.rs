@@ -31,11 +31,7 @@ use async_graphql::{Request, ServerError, Value};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
-use super::extension::{coded, limit_error};
-use crate::{
-    error::{Error, code},
-    store,
-};
+use crate::{error::Error, store};
 
 /// The request extension that carries a persisted query's hash.
 pub const EXTENSION: &str = "persistedQuery";
@@ -62,13 +58,8 @@ pub fn normalize_hash(hash: &str) -> Option<String> {
 
 /// Reads the `persistedQuery` extension: the normalized hash, or why it is malformed.
 fn parse_extension(value: &Value) -> Result<String, ServerError> {
-    let bad = |message: &str| {
-        let mut err = coded(message, code::BAD_USER_INPUT);
-        err.extensions
-            .get_or_insert_with(Default::default)
-            .set("field", "extensions.persistedQuery");
-        err
-    };
+    let bad =
+        |message: &str| Error::bad_input("extensions.persistedQuery", message).into_server_error();
     let Value::Object(map) = value else {
         return Err(bad(
             "extensions.persistedQuery must be an object { version: 1, sha256Hash }.",
@@ -94,26 +85,19 @@ fn parse_extension(value: &Value) -> Result<String, ServerError> {
 
 /// The answer to a hash the server does not know, exactly as Apollo's link expects it.
 fn not_found() -> ServerError {
-    coded("PersistedQueryNotFound", code::PERSISTED_QUERY_NOT_FOUND)
+    Error::PersistedQueryNotFound.into_server_error()
 }
 
 fn not_trusted() -> ServerError {
-    coded(
-        "This server runs only registered operations (trusted documents), and this one is not registered.",
-        code::PERSISTED_QUERY_NOT_TRUSTED,
+    Error::PersistedQueryNotTrusted(
+        "This server runs only registered operations (trusted documents), and this one is not registered.".into(),
     )
+    .into_server_error()
 }
 
 /// An error of the store as a response error (its code, and a database fault as its source).
 fn store_error(err: Error) -> ServerError {
-    let err = async_graphql::Error::from(err);
-    ServerError {
-        message: err.message,
-        source: err.source,
-        locations: Vec::new(),
-        path: Vec::new(),
-        extensions: err.extensions,
-    }
+    err.into_server_error()
 }
 
 /// A document to store once its request has begun executing.
@@ -317,24 +301,22 @@ impl PersistedQueries {
             };
         }
         if request.query.len() > self.max_bytes {
-            return Err(limit_error(
+            return Err(Error::limit(
                 "querySize",
                 format!(
                     "The query is {} bytes long; the limit is {} bytes.",
                     request.query.len(),
                     self.max_bytes
                 ),
-            ));
+            )
+            .into_server_error());
         }
         if sha256_hex(&request.query) != hash {
-            let mut err = coded(
+            return Err(Error::bad_input(
+                "extensions.persistedQuery.sha256Hash",
                 "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query text.",
-                code::BAD_USER_INPUT,
-            );
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set("field", "extensions.persistedQuery.sha256Hash");
-            return Err(err);
+            )
+            .into_server_error());
         }
         if trusted_only {
             return match self.lookup(&hash, trusted_only).await {

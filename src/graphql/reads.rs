@@ -14,7 +14,7 @@ use async_graphql::{BatchRequest, Request, ServerError, Value, parser::types::Op
 
 use super::{cost, execute::Caller, guards};
 use crate::{
-    error::code,
+    error::Error,
     replicas::{Lsn, Replica, Replicas, Route},
 };
 
@@ -135,9 +135,5 @@ fn parse(text: &str, what: &str) -> Result<Lsn, ServerError> {
 }
 
 fn bad(message: &str) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    err.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code::BAD_USER_INPUT);
-    err
+    Error::bad_request(message).into_server_error()
 }

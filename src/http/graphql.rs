@@ -23,12 +23,8 @@ use super::{
 };
 use crate::{
     cache::responses::CachedResponse,
-    error::code,
-    graphql::{
-        execute::Outcome,
-        extension::{coded, limit_error},
-        persisted,
-    },
+    error::Error,
+    graphql::{execute::Outcome, persisted},
 };
 
 /// The media type of the GraphQL-over-HTTP specification.
@@ -97,7 +93,7 @@ fn bad_request(state: &AppState, media: MediaType, message: impl Into<String>) -
         state,
         StatusCode::BAD_REQUEST,
         media,
-        vec![coded(message, code::BAD_USER_INPUT)],
+        vec![Error::bad_request(message).into_server_error()],
     )
 }
 
@@ -139,10 +135,11 @@ pub async fn post(
         Ok(Ok(body)) => body,
         Ok(Err(err)) if is_length_limit(&err) => {
             let limit = limits.body_bytes;
-            let err = limit_error(
+            let err = Error::limit(
                 "bodySize",
                 format!("The request body is larger than the limit of {limit} bytes."),
-            );
+            )
+            .into_server_error();
             return errors_response(&state, StatusCode::PAYLOAD_TOO_LARGE, media, vec![err]);
         }
         Ok(Err(err)) => {
@@ -153,13 +150,14 @@ pub async fn post(
             );
         }
         Err(_) => {
-            let err = limit_error(
+            let err = Error::limit(
                 "bodyReadTimeout",
                 format!(
                     "The request body did not arrive within {} ms.",
                     limits.body_read_timeout_ms
                 ),
-            );
+            )
+            .into_server_error();
             return errors_response(&state, StatusCode::REQUEST_TIMEOUT, media, vec![err]);
         }
     };
@@ -227,10 +225,13 @@ impl BodyError {
                 state,
                 StatusCode::BAD_REQUEST,
                 media,
-                vec![limit_error(
-                    "batch",
-                    format!("A batch may hold at most {limit} operations; this one has {got}."),
-                )],
+                vec![
+                    Error::limit(
+                        "batch",
+                        format!("A batch may hold at most {limit} operations; this one has {got}."),
+                    )
+                    .into_server_error(),
+                ],
             ),
         }
     }

@@ -60,11 +60,8 @@ use tracing::Instrument;
 
 use super::AppState;
 use crate::{
-    error::code,
-    graphql::{
-        execute::{Caller, Executed},
-        extension::{coded, limit_error},
-    },
+    error::Error,
+    graphql::execute::{Caller, Executed},
     http::fanout::{Payload, Shared},
 };
 
@@ -430,12 +427,13 @@ impl Connection {
             ));
         }
         if self.operations.len() >= MAX_SUBSCRIPTIONS {
-            let err = limit_error(
+            let err = Error::limit(
                 "subscriptions",
                 format!(
                     "At most {MAX_SUBSCRIPTIONS} operations may be active on one connection; complete one first."
                 ),
-            );
+            )
+            .into_server_error();
             return self.send_error(&id, vec![err]).await;
         }
         let mut request = Request::new(payload.query);
@@ -465,10 +463,10 @@ impl Connection {
         let operation =
             super::request::operation_type(&self.state, &text, request.operation_name.as_deref());
         if operation == Some(OperationType::Mutation) {
-            let err = coded(
-                "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.",
-                code::FORBIDDEN,
-            );
+            let err = Error::Forbidden(
+                "Mutations are not accepted over WebSocket; send them to POST /graphql with an editor token.".into(),
+            )
+            .into_server_error();
             return self.send_error(&id, vec![err]).await;
         }
         let subscription = operation == Some(OperationType::Subscription);

@@ -378,11 +378,12 @@ async fn position(db: &DatabaseConnection, sql: &str) -> Result<Lsn> {
     let row = db
         .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
         .await?
-        .ok_or_else(|| Error::Internal("a WAL position query returned no row".into()))?;
+        .ok_or_else(|| Error::internal("a WAL position query returned no row"))?;
     let text: Option<String> = row.try_get("", "lsn")?;
-    let text = text.ok_or_else(|| Error::Internal("the database has no WAL position".into()))?;
-    text.parse()
-        .map_err(|err: lsn::NotAnLsn| Error::Internal(err.to_string()))
+    let text = text.ok_or_else(|| Error::internal("the database has no WAL position"))?;
+    text.parse().map_err(|err: lsn::NotAnLsn| {
+        Error::internal_caused("the database gave a malformed WAL position", err)
+    })
 }
 
 /// A key for an `Authorization` header that is not the token itself.

@@ -18,7 +18,7 @@ pub async fn current(db: &impl ConnectionTrait) -> Result<i64> {
     let row = db
         .query_one_raw(statement)
         .await?
-        .ok_or_else(|| Error::Internal("the content_version row is missing".to_owned()))?;
+        .ok_or_else(|| Error::internal("the content_version row is missing"))?;
     Ok(row.try_get::<i64>("", "version")?)
 }
 

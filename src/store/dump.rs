@@ -77,7 +77,7 @@ where
     let rows = query.all(db).await?;
     for row in &rows {
         let line = serde_json::to_string(&Line { table, row })
-            .map_err(|err| Error::Internal(format!("cannot encode a {table} row: {err}")))?;
+            .map_err(|err| Error::internal_caused(format!("cannot encode a {table} row"), err))?;
         writeln!(out, "{line}").map_err(write_error)?;
     }
     Ok(rows.len())

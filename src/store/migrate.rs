@@ -98,7 +98,7 @@ impl MigrationLock {
                     Ok::<_, String>(lock)
                 })
                 .await
-                .map_err(|err| Error::Internal(format!("the migration lock task failed: {err}")))?
+                .map_err(|err| Error::internal_caused("the migration lock task failed", err))?
                 .map_err(Error::Io)?;
                 Ok(Self::Sqlite(locked))
             }
