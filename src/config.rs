@@ -422,6 +422,16 @@ pub struct Limits {
         default_value_t = 10_000
     )]
     pub websockets: usize,
+    /// Events (or shared subscription results) a subscriber may fall behind before it is told
+    /// with `LIMIT_EXCEEDED` (`subscriberBuffer`) and completed. Memory per live article is
+    /// about this many payloads; the writers never wait.
+    #[arg(
+        long = "subscriber-buffer",
+        env = "ANNALS_SUBSCRIBER_BUFFER",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..=65_536)
+    )]
+    pub subscriber_buffer: u32,
 }
 
 impl Config {

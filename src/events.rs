@@ -21,7 +21,7 @@
 //!   committed at once (an event's `version` orders the changes to one article). When that
 //!   connection drops, the listener reconnects; notifications sent meanwhile are lost (logged
 //!   as a warning); the process's own events still reach its subscribers.
-//! - Each subscriber has a bounded buffer ([`SUBSCRIBER_BUFFER`]); one that falls further behind
+//! - Each subscriber has a bounded buffer (`ANNALS_SUBSCRIBER_BUFFER` events, [`EventBus::buffer`]); one that falls further behind
 //!   gets [`broadcast::error::RecvError::Lagged`] with the number of events it missed, and
 //!   writers never wait for subscribers.
 
@@ -70,9 +70,6 @@ pub struct ArticleEvent {
     pub version: i32,
 }
 
-/// Buffered events per subscriber before it counts as too slow.
-pub const SUBSCRIBER_BUFFER: usize = 256;
-
 /// A notification's payload: the event, and the bus that published it (absent in payloads
 /// of older processes, which are delivered).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -100,6 +97,8 @@ pub struct EventBus {
     versions: Option<watch::Receiver<i64>>,
     /// Names this bus in its notifications, so its listener skips its own events.
     origin: Arc<str>,
+    /// Events buffered per subscriber before it counts as too slow.
+    buffer: usize,
 }
 
 /// A receiver taken before a subscription executes, so no event after that moment is missed;
@@ -119,16 +118,11 @@ impl Subscribed {
     }
 }
 
-impl Default for EventBus {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl EventBus {
-    /// An in-process bus.
-    pub fn new() -> Self {
-        let (sender, _) = broadcast::channel(SUBSCRIBER_BUFFER);
+    /// An in-process bus buffering up to `buffer` events per subscriber (at least 1).
+    pub fn new(buffer: usize) -> Self {
+        let buffer = buffer.max(1);
+        let (sender, _) = broadcast::channel(buffer);
         Self {
             sender,
             notify: None,
@@ -137,14 +131,20 @@ impl EventBus {
             shared: Arc::default(),
             versions: None,
             origin: uuid::Uuid::new_v4().simple().to_string().into(),
+            buffer,
         }
+    }
+
+    /// Events buffered per subscriber before it counts as too slow.
+    pub fn buffer(&self) -> usize {
+        self.buffer
     }
 
     /// A bus for a server: in-process on SQLite; on PostgreSQL it publishes with NOTIFY and
     /// LISTENs for every process's events. Returns once the listener is listening, so no event
-    /// committed after this returns is missed.
-    pub async fn start(db: &DatabaseConnection) -> Result<Self> {
-        let mut bus = Self::publisher(db);
+    /// committed after this returns is missed. Each subscriber buffers up to `buffer` events.
+    pub async fn start(db: &DatabaseConnection, buffer: usize) -> Result<Self> {
+        let mut bus = Self::notifying(db, buffer);
         if db.get_database_backend() == DbBackend::Postgres {
             let options = db.get_postgres_connection_pool().connect_options();
             let listener = listen(&options).await.map_err(|err| {
@@ -172,7 +172,13 @@ impl EventBus {
     /// servers hear about the change; in-process on SQLite, where other processes cannot hear
     /// it.
     pub fn publisher(db: &DatabaseConnection) -> Self {
-        let mut bus = Self::new();
+        // Nobody subscribes to a publisher's own channel.
+        Self::notifying(db, 1)
+    }
+
+    /// An in-process bus that also NOTIFYs on PostgreSQL.
+    fn notifying(db: &DatabaseConnection, buffer: usize) -> Self {
+        let mut bus = Self::new(buffer);
         if db.get_database_backend() == DbBackend::Postgres {
             bus.notify = Some(db.clone());
         }
@@ -217,7 +223,7 @@ impl EventBus {
     }
 
     /// A receiver of every event published from now on, buffering up to
-    /// [`SUBSCRIBER_BUFFER`] events.
+    /// [`EventBus::buffer`] events.
     pub fn subscribe(&self) -> broadcast::Receiver<ArticleEvent> {
         self.sender.subscribe()
     }

@@ -76,7 +76,7 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|err| Error::Io(format!("cannot listen on {}: {err}", config.listen)))?;
-        let events = EventBus::start(&db.conn).await?;
+        let events = EventBus::start(&db.conn, config.limits.subscriber_buffer as usize).await?;
         let version = ContentVersion::start(
             &db.conn,
             &events,
@@ -125,7 +125,7 @@ impl App {
             )),
             None => executor,
         };
-        let fanout = Fanout::new(Some(events.clone()));
+        let fanout = Fanout::new(Some(events.clone()), events.buffer());
         let gauges = {
             let (conn, executor, sockets) = (db.conn.clone(), executor.clone(), sockets.clone());
             let (events, fanout, pool_max) = (

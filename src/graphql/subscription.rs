@@ -73,8 +73,9 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// An event for every committed change to an article or anything inside it, after the
-    /// commit. A subscriber that falls more than 256 events behind receives one
-    /// `LIMIT_EXCEEDED` error saying how many it missed, and its stream completes.
+    /// commit. A subscriber that falls more than the server's subscriber buffer behind (256
+    /// events unless configured otherwise) receives one `LIMIT_EXCEEDED` error saying how many
+    /// it missed, and its stream completes.
     async fn article_changed(
         &self,
         ctx: &Context<'_>,
@@ -111,7 +112,7 @@ impl Subscription {
                 Filter::Slug { slug, ids }
             }
         };
-        Ok(changes(receiver, filter))
+        Ok(changes(receiver, filter, bus.buffer()))
     }
 }
 
@@ -145,8 +146,9 @@ impl Filter {
 fn changes(
     receiver: Receiver<ArticleEvent>,
     filter: Filter,
+    buffer: usize,
 ) -> impl Stream<Item = Result<ArticleChange>> {
-    stream::unfold(Some((receiver, filter)), |state| async move {
+    stream::unfold(Some((receiver, filter)), move |state| async move {
         let (mut receiver, mut filter) = state?;
         loop {
             match receiver.recv().await {
@@ -156,25 +158,10 @@ fn changes(
                 Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
                     crate::metrics::count(crate::metrics::EVENTS_DROPPED, missed);
-                    let err = Error::LimitExceeded {
-                        limit: "subscriberBuffer",
-                        message: lagged_message(missed),
-                    }
-                    .extend()
-                    .extend_with(|_, ext| ext.set("missed", missed));
-                    return Some((Err(err), None));
+                    return Some((Err(Error::Lagged { missed, buffer }.extend()), None));
                 }
                 Err(RecvError::Closed) => return None,
             }
         }
     })
-}
-
-/// What a subscriber that fell behind and missed `missed` events is told (`LIMIT_EXCEEDED`,
-/// limit `subscriberBuffer`).
-pub fn lagged_message(missed: u64) -> String {
-    format!(
-        "This subscription fell more than {} events behind and missed {missed}; it is completed. Subscribe again and re-read the articles you show.",
-        events::SUBSCRIBER_BUFFER
-    )
 }

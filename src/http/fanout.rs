@@ -6,10 +6,10 @@
 //!   subscription once (one event-bus receiver, one resolution of each event's
 //!   `article { ... }`) and serializes each result once, to shared bytes.
 //! - Every subscriber of the hub holds a receiver of those bytes (a bounded broadcast of
-//!   [`SUBSCRIBER_BUFFER`] results, one ring for the whole hub), so memory per subscriber does
+//!   `ANNALS_SUBSCRIBER_BUFFER` results, one ring for the whole hub), so memory per subscriber does
 //!   not grow with the event rate or the number of subscribers, and the statements per event
 //!   do not grow with the number of subscribers.
-//! - A subscriber that falls [`SUBSCRIBER_BUFFER`] results behind gets one `LIMIT_EXCEEDED`
+//! - A subscriber that falls that many results behind gets one `LIMIT_EXCEEDED`
 //!   error (limit `subscriberBuffer`, `missed`) and `complete`, like an unshared subscription.
 //! - A subscriber that joins a running hub gets every result produced after it joined.
 //! - When the last subscriber leaves, the hub stops. When cost budgets are on, subscriptions
@@ -26,16 +26,12 @@ use std::{
 use async_graphql::Request;
 use axum::extract::ws::Utf8Bytes;
 use futures::{Stream, StreamExt, stream};
-use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{
-    error::code,
-    events::{EventBus, SUBSCRIBER_BUFFER, Subscribed},
-    graphql::{
-        execute::{Caller, Executor},
-        subscription::lagged_message,
-    },
+    error::Error,
+    events::{EventBus, Subscribed},
+    graphql::execute::{Caller, Executor},
     metrics,
 };
 
@@ -111,6 +107,8 @@ pub struct Fanout {
     hubs: Arc<Mutex<HashMap<Key, Hub>>>,
     bus: Option<EventBus>,
     next_id: Arc<std::sync::atomic::AtomicU64>,
+    /// Results buffered per member before it counts as too slow.
+    buffer: usize,
 }
 
 struct Hub {
@@ -124,9 +122,10 @@ struct Hub {
 
 impl Fanout {
     /// Hubs fed by `bus` (`None`: subscriptions subscribe through the schema's bus themselves).
-    pub fn new(bus: Option<EventBus>) -> Self {
+    pub fn new(bus: Option<EventBus>, buffer: usize) -> Self {
         Self {
             hubs: Arc::default(),
+            buffer: buffer.max(1),
             bus,
             next_id: Arc::default(),
         }
@@ -156,7 +155,7 @@ impl Fanout {
             drop(hubs);
             (receiver, member)
         } else {
-            let (sender, receiver) = broadcast::channel(SUBSCRIBER_BUFFER);
+            let (sender, receiver) = broadcast::channel(self.buffer);
             let id = self
                 .next_id
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -213,8 +212,9 @@ impl Fanout {
                     }
                     Err(RecvError::Lagged(missed)) => {
                         metrics::count(metrics::EVENTS_DROPPED, missed);
+                        let buffer = member.fanout.buffer;
                         drop(member);
-                        Some((Shared::Next(lagged(missed)), State::Lagged))
+                        Some((Shared::Next(lagged(missed, buffer)), State::Lagged))
                     }
                 }
             },
@@ -297,15 +297,9 @@ async fn run_hub(
 
 /// The payload a member that missed `missed` results gets (`errors` first, as every
 /// response is written).
-fn lagged(missed: u64) -> Arc<Payload> {
-    let error = json!({
-        "message": lagged_message(missed),
-        "extensions": {
-            "code": code::LIMIT_EXCEEDED,
-            "limit": "subscriberBuffer",
-            "missed": missed,
-        },
-    });
+fn lagged(missed: u64, buffer: usize) -> Arc<Payload> {
+    let error = Error::Lagged { missed, buffer }.into_server_error();
+    let error = serde_json::to_string(&error).unwrap_or_default();
     Payload::new(format!("{{\"errors\":[{error}],\"data\":null}}"))
 }
 

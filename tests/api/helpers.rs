@@ -565,6 +565,133 @@ pub fn annals_command() -> std::process::Command {
     command
 }
 
+/// An `annals serve` child process on a free port of 127.0.0.1: an empty environment but for
+/// `DATABASE_URL`, `ANNALS_LISTEN`, `ANNALS_LOG=warn` and the test's `env` (which may
+/// override them). Killed when dropped.
+pub struct ServeProcess {
+    child: Option<std::process::Child>,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl ServeProcess {
+    /// Starts the process, its standard error going to `stderr` (piped, for tests that read
+    /// the logs), without waiting for it to come up.
+    pub fn spawn(database_url: &str, env: &[(&str, &str)], stderr: std::process::Stdio) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut command = annals_command();
+        command
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("ANNALS_LISTEN", &addr)
+            .env("ANNALS_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start annals serve");
+        Self {
+            child: Some(child),
+            addr,
+            port,
+        }
+    }
+
+    /// Starts the process on the test's database and waits for it to come up.
+    pub async fn start(app: &TestApp, env: &[(&str, &str)], stderr: std::process::Stdio) -> Self {
+        let server = Self::spawn(&app.database_url, env, stderr);
+        server.wait_up(&app.client).await;
+        server
+    }
+
+    /// Waits until `/healthz` answers 200, for 30 s at most. The probe names itself
+    /// (`X-Request-Id: startup-probe`) so tests reading the access log can tell it apart.
+    pub async fn wait_up(&self, client: &reqwest::Client) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let up = client
+                .get(self.url("/healthz"))
+                .header("x-request-id", "startup-probe")
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if up {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "annals serve did not come up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The process, while it runs.
+    pub fn child(&mut self) -> &mut std::process::Child {
+        self.child.as_mut().expect("a running server")
+    }
+
+    /// Sends the process `signal` (e.g. `TERM`).
+    pub fn signal(&mut self, signal: &str) {
+        let pid = self.child().id().to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// The process, no longer killed on drop (for a test that waits for it elsewhere).
+    pub fn into_child(mut self) -> std::process::Child {
+        self.child.take().expect("a running server")
+    }
+
+    /// Stops the process with SIGTERM, waits for it and checks it exited cleanly; its
+    /// standard error (piped at [`Self::spawn`]).
+    pub fn stop(mut self) -> String {
+        self.signal("TERM");
+        let output = self.into_child().wait_with_output().expect("server output");
+        assert!(output.status.success(), "exit status {:?}", output.status);
+        String::from_utf8(output.stderr).expect("UTF-8 logs")
+    }
+
+    /// Waits for the process to exit, at most `limit`; its exit status.
+    pub async fn exited(&mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child().try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not exit within {limit:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Runs the `annals` binary with `DATABASE_URL`; returns (exit ok, stdout, stderr).
 pub fn run_cli(database_url: &str, args: &[&str]) -> (bool, String, String) {
     run_cli_with_input(database_url, args, None)

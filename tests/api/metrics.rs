@@ -7,7 +7,7 @@
 
 use std::{
     collections::HashMap,
-    process::{Child, Command, Stdio},
+    process::Stdio,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -17,7 +17,7 @@ use prometheus_parse::{Scrape, Value as Sample};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::TestApp;
+use crate::helpers::{ServeProcess, TestApp};
 
 /// Every series the README lists (histograms by their `_count`).
 const SERIES: &[&str] = &[
@@ -330,57 +330,24 @@ pub async fn metrics_can_have_a_listener_of_their_own(app: TestApp) {
     Metrics::scrape(&app, &app.url("/metrics")).await;
 }
 
-/// An `annals serve` process on the test's database, with `env` set and stderr captured.
-struct Server {
-    child: Option<Child>,
-    addr: String,
-}
+/// An `annals serve` process on the test's database, with `env` set and stderr captured (at
+/// `info`, unless `env` says otherwise).
+struct Server(ServeProcess);
 
 impl Server {
     async fn start(app: &TestApp, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let mut command = crate::helpers::annals_command();
-        command
-            .arg("serve")
-            .env("DATABASE_URL", &app.database_url)
-            .env("ANNALS_LISTEN", &addr)
-            .env("ANNALS_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let server = Self {
-            child: Some(command.spawn().expect("start annals serve")),
-            addr,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let up = app
-                .client
-                .get(format!("http://{}/healthz", server.addr))
-                .header("x-request-id", "startup-probe")
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            if up {
-                return server;
-            }
-            assert!(Instant::now() < deadline, "annals serve did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let env: Vec<(&str, &str)> = [("ANNALS_LOG", "info")]
+            .into_iter()
+            .chain(env.iter().copied())
+            .collect();
+        Self(ServeProcess::start(app, &env, Stdio::piped()).await)
     }
 
     /// POSTs `query` with `X-Request-Id: id` (and any extra headers); returns the body.
     async fn post(&self, app: &TestApp, id: &str, query: &str, headers: &[(&str, &str)]) -> Value {
         let mut request = app
             .client
-            .post(format!("http://{}/graphql", self.addr))
+            .post(self.0.url("/graphql"))
             .header("x-request-id", id)
             .json(&json!({ "query": query }));
         for (name, value) in headers {
@@ -390,25 +357,8 @@ impl Server {
     }
 
     /// Stops the process with SIGTERM and waits for it; its stderr.
-    fn stop(mut self) -> String {
-        let child = self.child.take().expect("a running server");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let output = child.wait_with_output().expect("server output");
-        assert!(output.status.success(), "exit status {:?}", output.status);
-        String::from_utf8(output.stderr).expect("UTF-8 logs")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    fn stop(self) -> String {
+        self.0.stop()
     }
 }
 
@@ -427,7 +377,7 @@ pub async fn each_request_writes_one_access_line_without_colours(app: TestApp) {
     TestApp::assert_error(&body, "GRAPHQL_VALIDATION_FAILED", None);
     let response = app
         .client
-        .get(format!("http://{}/healthz", server.addr))
+        .get(server.0.url("/healthz"))
         .header("x-request-id", "log-probe-health")
         .send()
         .await

@@ -11,7 +11,7 @@ use std::{
 
 use serde_json::json;
 
-use crate::helpers::{Backend, TOKEN, TestApp, run_cli};
+use crate::helpers::{Backend, ServeProcess, TOKEN, TestApp, run_cli};
 
 /// A NUL character in any read argument or variable is BAD_USER_INPUT on both backends (it
 /// was INTERNAL on PostgreSQL and `null` on SQLite), and nothing is left broken.
@@ -165,9 +165,9 @@ pub async fn a_read_only_sqlite_database_refuses_mutations(app: TestApp) {
     let (ok, _, stderr) = run_cli(&rw, &["seed"]);
     assert!(ok, "{stderr}");
     let ro = format!("sqlite://{}?mode=ro", path.display());
-    let (port, mut child) = start_server(&ro, &[]);
-    wait_up(&app, port).await;
-    let url = format!("http://127.0.0.1:{port}/graphql");
+    let server = start_server(&ro);
+    server.wait_up(&app.client).await;
+    let url = server.url("/graphql");
     let read: serde_json::Value = app
         .client
         .post(&url)
@@ -194,8 +194,7 @@ pub async fn a_read_only_sqlite_database_refuses_mutations(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(TestApp::error_code(&write), "FORBIDDEN", "{write}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let (_, stdout, _) = run_cli(&rw, &["list"]);
     assert!(!stdout.contains("new"), "nothing was written: {stdout}");
 }
@@ -246,8 +245,9 @@ pub async fn an_unwritable_sqlite_file_stops_start_up(app: TestApp) {
 /// left hanging while open requests drain), and exits having closed its pool: on SQLite the
 /// write-ahead log is checkpointed into the database file and removed.
 pub async fn sigterm_refuses_new_connections_and_closes_the_pool(app: TestApp) {
-    let (port, mut child) = start_server(&app.database_url, &[]);
-    wait_up(&app, port).await;
+    let mut server = start_server(&app.database_url);
+    server.wait_up(&app.client).await;
+    let port = server.port;
     // A request whose body is still arriving keeps the drain busy after the signal.
     let mut pending = TcpStream::connect(("127.0.0.1", port)).unwrap();
     pending
@@ -264,14 +264,7 @@ pub async fn sigterm_refuses_new_connections_and_closes_the_pool(app: TestApp) {
         .unwrap()
         .status();
     assert_eq!(status, 200);
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.signal("TERM");
     // Within the drain a new connection is refused, not accepted and left waiting.
     let deadline = Instant::now() + Duration::from_secs(3);
     let refused = loop {
@@ -286,11 +279,12 @@ pub async fn sigterm_refuses_new_connections_and_closes_the_pool(app: TestApp) {
     };
     assert!(refused, "new connections were still accepted after SIGTERM");
     assert!(
-        child.try_wait().unwrap().is_none(),
+        server.child().try_wait().unwrap().is_none(),
         "the server should still be draining the pending request"
     );
     // The client gives up on its request: the drain ends and the server exits.
     drop(pending);
+    let mut child = server.into_child();
     let exit = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
@@ -317,45 +311,14 @@ pub async fn sigterm_refuses_new_connections_and_closes_the_pool(app: TestApp) {
     assert_eq!(body["topic"]["slug"], "sigterm");
 }
 
-fn start_server(database_url: &str, env: &[(&str, &str)]) -> (u16, std::process::Child) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = crate::helpers::annals_command();
-    command
-        .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("ANNALS_LISTEN", format!("127.0.0.1:{port}"))
-        .env("ANNALS_LOG", "warn")
-        .env(
-            "ANNALS_EDITOR_TOKENS",
-            format!("{}:{TOKEN}", crate::helpers::EDITOR),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    (port, command.spawn().expect("start annals serve"))
-}
-
-async fn wait_up(app: &TestApp, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let up = app
-            .client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200);
-        if up {
-            return;
-        }
-        assert!(Instant::now() < deadline, "annals serve did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// `annals serve` on `database_url` with the test editor token, its log on the test's stderr.
+fn start_server(database_url: &str) -> ServeProcess {
+    let tokens = format!("{}:{TOKEN}", crate::helpers::EDITOR);
+    ServeProcess::spawn(
+        database_url,
+        &[("ANNALS_EDITOR_TOKENS", &tokens)],
+        Stdio::inherit(),
+    )
 }
 
 /// Several processes starting at once on one empty database: one migrates and seeds under the
@@ -363,14 +326,14 @@ async fn wait_up(app: &TestApp, port: u16) {
 /// every migration is recorded once.
 pub async fn processes_starting_together_migrate_once(app: TestApp) {
     let empty = crate::helpers::TestDb::create(app.backend).await;
-    let servers: Vec<_> = (0..3).map(|_| start_server(&empty.url, &[])).collect();
-    for (port, _) in &servers {
-        wait_up(&app, *port).await;
+    let servers: Vec<_> = (0..3).map(|_| start_server(&empty.url)).collect();
+    for server in &servers {
+        server.wait_up(&app.client).await;
     }
-    for (port, _) in &servers {
+    for server in &servers {
         let body: serde_json::Value = app
             .client
-            .post(format!("http://127.0.0.1:{port}/graphql"))
+            .post(server.url("/graphql"))
             .json(&json!({ "query": "{ articles { totalCount } }" }))
             .send()
             .await
@@ -391,8 +354,5 @@ pub async fn processes_starting_together_migrate_once(app: TestApp) {
         applied.iter().all(|line| line.ends_with("Applied")),
         "{stdout}"
     );
-    for (_, mut child) in servers {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop(servers);
 }

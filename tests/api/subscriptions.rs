@@ -2,7 +2,7 @@
 //! both backends, events across server processes (PostgreSQL), and shutdown.
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -14,7 +14,7 @@ use tokio_tungstenite::{
     tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
 };
 
-use crate::helpers::{Backend, SEED, TestApp};
+use crate::helpers::{Backend, SEED, ServeProcess, TestApp};
 
 const SLUG: &str = "de-stalinization";
 const CHANGES: &str = "subscription($slug: String) { articleChanged(slug: $slug) { kind articleId slug version article { title version } } }";
@@ -266,10 +266,24 @@ pub async fn slug_filter_and_created_events(app: TestApp) {
         theirs["payload"]["data"]["articleChanged"]["slug"],
         "a-new-article"
     );
-    // Nothing else for either.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(one.sync().await.is_empty());
-    assert!(other.sync().await.is_empty());
+    // Nothing else for either: one more change to each one's article is the next thing each
+    // hears (a process's subscribers get events in one order, so anything else would have
+    // come first).
+    change(&app, SLUG).await;
+    let next = one.json().await;
+    assert_eq!(
+        next["payload"]["data"]["articleChanged"]["slug"], SLUG,
+        "{next}"
+    );
+    assert_eq!(
+        next["payload"]["data"]["articleChanged"]["version"], 3,
+        "{next}"
+    );
+    change(&app, "a-new-article").await;
+    let next = other.json().await;
+    let changed = &next["payload"]["data"]["articleChanged"];
+    assert_eq!(changed["slug"], "a-new-article", "{next}");
+    assert_eq!(changed["kind"], "UPDATED", "{next}");
 }
 
 pub async fn an_invalid_slug_is_bad_user_input(app: TestApp) {
@@ -482,11 +496,17 @@ pub async fn ping_pong_and_complete(app: TestApp) {
     change(&app, SLUG).await;
     let message = ws.json().await;
     assert_eq!(message["id"], "y", "{message}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // x's message, had it one, was ready as soon as y's: a second change's message for y
+    // is the next thing on the socket only if x got nothing.
+    change(&app, SLUG).await;
+    let next = ws.json().await;
+    assert_eq!(next["id"], "y", "x was completed: {next}");
     assert!(ws.sync().await.is_empty(), "x was completed");
 }
 
 pub async fn a_subscriber_that_falls_behind_is_told_and_completed(app: TestApp) {
+    // A small buffer (ANNALS_SUBSCRIBER_BUFFER) fills sooner.
+    let app = TestApp::spawn_with(app.backend, |c| c.limits.subscriber_buffer = 16).await;
     let mut ws = Ws::ready(app.addr).await;
     ws.subscribe("slow", "subscription { articleChanged { version article { sections { heading body reforms { title } reactions { title } } } } }", json!({}))
         .await;
@@ -533,80 +553,24 @@ pub async fn a_subscriber_that_falls_behind_is_told_and_completed(app: TestApp) 
             .contains(&missed.to_string()),
         "{lagged}"
     );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 16 events behind"),
+        "the configured buffer: {lagged}"
+    );
     assert_eq!(ws.json().await, json!({ "id": "slow", "type": "complete" }));
     // The writer was never held up, and the socket still works.
     assert!(ws.sync().await.is_empty());
     assert_eq!(app.events.subscribers(), 0);
 }
 
-/// A server process of its own on the test's database.
-struct ServerProcess {
-    child: Child,
-    addr: String,
-}
-
-impl ServerProcess {
-    async fn start(app: &TestApp) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = crate::helpers::annals_command()
-            .arg("serve")
-            .env("DATABASE_URL", &app.database_url)
-            .env("ANNALS_LISTEN", &addr)
-            .env("ANNALS_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start annals serve");
-        let server = Self { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let up = app
-                .client
-                .get(format!("http://{}/healthz", server.addr))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            if up {
-                return server;
-            }
-            assert!(Instant::now() < deadline, "annals serve did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits for the process to exit, at most `limit`; its exit status.
-    async fn exited(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not exit within {limit:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 pub async fn two_server_processes_share_events(app: TestApp) {
     if app.backend != Backend::Postgres {
         return; // SQLite has no channel between processes.
     }
-    let other = ServerProcess::start(&app).await;
+    let other = ServeProcess::start(&app, &[], Stdio::inherit()).await;
     let mut ws = Ws::ready(&other.addr).await;
     ws.subscribe("1", CHANGES, json!({ "slug": SLUG })).await;
     assert!(ws.sync().await.is_empty());
@@ -662,16 +626,12 @@ pub async fn two_server_processes_share_events(app: TestApp) {
 }
 
 pub async fn sigterm_closes_sockets_with_1001_and_exits(app: TestApp) {
-    let mut server = ServerProcess::start(&app).await;
+    let mut server = ServeProcess::start(&app, &[], Stdio::inherit()).await;
     let mut ws = Ws::ready(&server.addr).await;
     ws.subscribe("1", CHANGES, json!({})).await;
     assert!(ws.sync().await.is_empty());
     let started = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    server.signal("TERM");
     let (code, reason) = ws.closed().await;
     assert_eq!(code, 1001, "{reason}");
     let status = server.exited(Duration::from_secs(30)).await;
