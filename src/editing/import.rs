@@ -225,11 +225,7 @@ pub async fn import(ed: &Editing, editor: &str, request: ImportRequest) -> Resul
             target,
         } => {
             let written = snapshots::apply(&txn, &existing, &current, &target).await?;
-            let change = tx::Change {
-                editor,
-                kind: change::ARTICLE_IMPORTED,
-                node: None,
-            };
+            let change = tx::Change::whole(editor, change::ARTICLE_IMPORTED);
             Imported {
                 article: tx::bump(&txn, &written, change).await?,
                 created: false,
@@ -242,7 +238,7 @@ pub async fn import(ed: &Editing, editor: &str, request: ImportRequest) -> Resul
                 .await?;
             Imported {
                 article: articles.into_iter().next().ok_or_else(|| {
-                    Error::Internal("the imported article was not found after insert".into())
+                    Error::internal("the imported article was not found after insert")
                 })?,
                 created: true,
                 changed: true,
