@@ -92,8 +92,7 @@ pub async fn update(
     if changed == article {
         return Ok(article);
     }
-    store::articles::update_fields(&txn, id, &changed.slug, &changed.title, &changed.summary)
-        .await?;
+    store::articles::update_fields(&txn, &changed).await?;
     let change = Change::on(editor, change::ARTICLE_UPDATED, GlobalId::Article(id));
     tx::commit_update(ed, txn, &changed, change).await
 }

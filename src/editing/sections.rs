@@ -120,7 +120,7 @@ pub async fn update(
     if changed == section {
         return Ok(section);
     }
-    sections::update_fields(&txn, id, &changed.heading, &changed.body, &changed.slug).await?;
+    sections::update_fields(&txn, &changed).await?;
     let change = Change::on(editor, change::SECTION_UPDATED, GlobalId::Section(id));
     tx::commit_update(ed, txn, &article, change).await?;
     Ok(changed)

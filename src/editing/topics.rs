@@ -86,7 +86,7 @@ pub async fn update(ed: &Editing, id: i64, changes: TopicChanges) -> Result<topi
     if changed == topic {
         return Ok(topic);
     }
-    topics::update_fields(&txn, id, &changed.slug, &changed.name, &changed.description).await?;
+    topics::update_fields(&txn, &changed).await?;
     txn.commit().await?;
     ed.touched([Key::Topic(id), Key::Topics]).await;
     Ok(changed)

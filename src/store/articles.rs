@@ -1,7 +1,7 @@
 //! Reading articles: by id, by slug, and filtered, ordered pages.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult};
 
 use super::{
     columns::{self, Columns, FromColumns},
@@ -331,21 +331,11 @@ pub async fn lock(db: &impl ConnectionTrait, id: i64) -> Result<Option<article::
         .await?)
 }
 
-/// Sets an article's slug, title and summary; its version is [`advance_version`]'s.
-pub async fn update_fields(
-    db: &impl ConnectionTrait,
-    id: i64,
-    slug: &str,
-    title: &str,
-    summary: &str,
-) -> Result<()> {
-    let values: [(article::Column, Value); 3] = [
-        (article::Column::Slug, slug.into()),
-        (article::Column::Title, title.into()),
-        (article::Column::Summary, summary.into()),
-    ];
-    super::update_by_id::<article::Entity>(db, id, values).await?;
-    Ok(())
+/// Writes an article's slug, title and summary as `article` has them; its version is
+/// [`advance_version`]'s.
+pub async fn update_fields(db: &impl ConnectionTrait, article: &article::Model) -> Result<()> {
+    use article::Column::{Slug, Summary, Title};
+    super::update_columns(db, article, &[Slug, Title, Summary]).await
 }
 
 /// Sets the article's version to `to_version` and its `updated_at` to `at`, but only while
@@ -371,6 +361,5 @@ pub async fn advance_version(
 /// Deletes an article; its sections, points, tags and revisions go with it (`ON DELETE
 /// CASCADE`).
 pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<()> {
-    super::delete_by_id::<article::Entity>(db, id).await?;
-    Ok(())
+    super::delete_by_id::<article::Entity>(db, id).await
 }

@@ -3,7 +3,7 @@
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ConnectionTrait, Value,
+    ConnectionTrait,
 };
 
 use super::{
@@ -78,26 +78,15 @@ pub async fn insert(
     .await?)
 }
 
-/// Sets a section's heading, body and slug; its position is [`super::positions`]'s.
-pub async fn update_fields(
-    db: &impl ConnectionTrait,
-    id: i64,
-    heading: &str,
-    body: &str,
-    slug: &str,
-) -> Result<()> {
-    let values: [(section::Column, Value); 3] = [
-        (section::Column::Heading, heading.into()),
-        (section::Column::Body, body.into()),
-        (section::Column::Slug, slug.into()),
-    ];
-    super::update_by_id::<section::Entity>(db, id, values).await?;
-    Ok(())
+/// Writes a section's heading, body and slug as `section` has them; its position is
+/// [`super::positions`]'s.
+pub async fn update_fields(db: &impl ConnectionTrait, section: &section::Model) -> Result<()> {
+    use section::Column::{Body, Heading, Slug};
+    super::update_columns(db, section, &[Heading, Body, Slug]).await
 }
 
 /// Deletes a section; its reforms, reactions and their tags go with it (`ON DELETE CASCADE`).
 /// The sections after it keep their positions until the caller closes the gap.
 pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<()> {
-    super::delete_by_id::<section::Entity>(db, id).await?;
-    Ok(())
+    super::delete_by_id::<section::Entity>(db, id).await
 }

@@ -3,7 +3,7 @@
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ConnectionTrait, FromQueryResult, Value,
+    ConnectionTrait, FromQueryResult,
 };
 
 use super::{
@@ -206,27 +206,15 @@ pub async fn insert(
     .await?)
 }
 
-/// Sets a topic's slug, name and description.
-pub async fn update_fields(
-    db: &impl ConnectionTrait,
-    id: i64,
-    slug: &str,
-    name: &str,
-    description: &str,
-) -> Result<()> {
-    let values: [(topic::Column, Value); 3] = [
-        (topic::Column::Slug, slug.into()),
-        (topic::Column::Name, name.into()),
-        (topic::Column::Description, description.into()),
-    ];
-    super::update_by_id::<topic::Entity>(db, id, values).await?;
-    Ok(())
+/// Writes a topic's slug, name and description as `topic` has them.
+pub async fn update_fields(db: &impl ConnectionTrait, topic: &topic::Model) -> Result<()> {
+    use topic::Column::{Description, Name, Slug};
+    super::update_columns(db, topic, &[Slug, Name, Description]).await
 }
 
 /// Deletes a topic; its tags go with it (`ON DELETE CASCADE`).
 pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<()> {
-    super::delete_by_id::<topic::Entity>(db, id).await?;
-    Ok(())
+    super::delete_by_id::<topic::Entity>(db, id).await
 }
 
 /// The ids of the articles the topic tags, on themselves or on one of their reforms or
@@ -255,6 +243,29 @@ pub async fn tagged_article_ids(db: &impl ConnectionTrait, topic_id: i64) -> Res
         .collect::<Result<Vec<_>, _>>()?)
 }
 
+/// `<head><tag table> WHERE <item column> = item_id AND topic_id<topic_op>topic_id`: the
+/// statement over one item's tags that counting and untagging share.
+fn item_tags(
+    db: &impl ConnectionTrait,
+    head: &str,
+    tagged: Tagged,
+    item_id: i64,
+    topic_op: &str,
+    topic_id: i64,
+) -> sea_orm::Statement {
+    let (table, column) = tagged.tag_table();
+    let mut sql = SqlBuilder::new(db.get_database_backend(), head);
+    sql.push(table)
+        .push(" WHERE ")
+        .push(column)
+        .push(" = ")
+        .bind(item_id)
+        .push(" AND topic_id")
+        .push(topic_op)
+        .bind(topic_id);
+    sql.build()
+}
+
 /// How many topics other than `except_topic_id` tag the item `item_id`.
 pub async fn tag_count_except(
     db: &impl ConnectionTrait,
@@ -262,16 +273,9 @@ pub async fn tag_count_except(
     item_id: i64,
     except_topic_id: i64,
 ) -> Result<i64> {
-    let (table, column) = tagged.tag_table();
-    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT COUNT(*) AS n FROM ");
-    sql.push(table)
-        .push(" WHERE ")
-        .push(column)
-        .push(" = ")
-        .bind(item_id)
-        .push(" AND topic_id <> ")
-        .bind(except_topic_id);
-    Ok(match db.query_one_raw(sql.build()).await? {
+    let head = "SELECT COUNT(*) AS n FROM ";
+    let sql = item_tags(db, head, tagged, item_id, " <> ", except_topic_id);
+    Ok(match db.query_one_raw(sql).await? {
         Some(row) => row.try_get::<i64>("", "n")?,
         None => 0,
     })
@@ -304,14 +308,6 @@ pub async fn remove_tag(
     item_id: i64,
     topic_id: i64,
 ) -> Result<bool> {
-    let (table, column) = tagged.tag_table();
-    let mut sql = SqlBuilder::new(db.get_database_backend(), "DELETE FROM ");
-    sql.push(table)
-        .push(" WHERE ")
-        .push(column)
-        .push(" = ")
-        .bind(item_id)
-        .push(" AND topic_id = ")
-        .bind(topic_id);
-    Ok(db.execute_raw(sql.build()).await?.rows_affected() > 0)
+    let sql = item_tags(db, "DELETE FROM ", tagged, item_id, " = ", topic_id);
+    Ok(db.execute_raw(sql).await?.rows_affected() > 0)
 }
