@@ -65,7 +65,7 @@ impl NewRevision {
 /// The snapshot a revision stores; a row that cannot be read is an internal error naming it.
 pub fn snapshot_of(revision: &revision::Model) -> Result<Snapshot> {
     let unreadable = |why: String| {
-        Error::Internal(format!(
+        Error::internal(format!(
             "revision {} (article {}, version {}) has an unreadable snapshot: {why}",
             revision.id, revision.article_id, revision.version
         ))
