@@ -12,11 +12,10 @@ use crate::{
     events::ChangeKind,
     ids::GlobalId,
     store::{
+        self,
         content::{NewArticle, now, record_created, write_documents},
-        sql::SqlBuilder,
     },
 };
-use sea_orm::ConnectionTrait;
 
 /// A new, empty article.
 #[derive(Debug, Clone)]
@@ -93,39 +92,16 @@ pub async fn update(
     if changed == article {
         return Ok(article);
     }
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE articles SET slug = ");
-    sql.bind(changed.slug.clone())
-        .push(", title = ")
-        .bind(changed.title.clone())
-        .push(", summary = ")
-        .bind(changed.summary.clone())
-        .push(" WHERE id = ")
-        .bind(id);
-    txn.execute_raw(sql.build()).await?;
-    let updated = tx::commit_update(
-        ed,
-        txn,
-        &changed,
-        Change {
-            editor,
-            kind: change::ARTICLE_UPDATED,
-            node: Some(GlobalId::Article(id)),
-        },
-    )
-    .await?;
-    Ok(updated)
+    store::articles::update_fields(&txn, &changed).await?;
+    let change = Change::on(editor, change::ARTICLE_UPDATED, GlobalId::Article(id));
+    tx::commit_update(ed, txn, &changed, change).await
 }
 
 /// Deletes an article with everything in it and its history.
 pub async fn delete(ed: &Editing, id: i64) -> Result<()> {
     let txn = tx::begin(&ed.db).await?;
     let article = tx::lock_article(&txn, id).await?;
-    let mut sql = SqlBuilder::new(
-        txn.get_database_backend(),
-        "DELETE FROM articles WHERE id = ",
-    );
-    sql.bind(id);
-    txn.execute_raw(sql.build()).await?;
+    store::articles::delete(&txn, id).await?;
     txn.commit().await?;
     ed.publish([tx::event(ChangeKind::Deleted, &article)]).await;
     Ok(())

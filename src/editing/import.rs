@@ -225,11 +225,7 @@ pub async fn import(ed: &Editing, editor: &str, request: ImportRequest) -> Resul
             target,
         } => {
             let written = snapshots::apply(&txn, &existing, &current, &target).await?;
-            let change = tx::Change {
-                editor,
-                kind: change::ARTICLE_IMPORTED,
-                node: None,
-            };
+            let change = tx::Change::whole(editor, change::ARTICLE_IMPORTED);
             Imported {
                 article: tx::bump(&txn, &written, change).await?,
                 created: false,

@@ -5,6 +5,9 @@
 //! (`annals import`) call the same functions. Each function locks the article it changes
 //! (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite write transactions start with
 //! `BEGIN IMMEDIATE`), so concurrent writers to one article queue instead of failing.
+//!
+//! The rules are here (validation, version checks, which rows change, revisions, events);
+//! every statement they send is a function of [`crate::store`].
 
 pub mod articles;
 pub mod import;

@@ -42,10 +42,6 @@ pub async fn revert(
         return Ok(article);
     }
     let written = snapshots::apply(&txn, &article, &current, &target).await?;
-    let change = tx::Change {
-        editor,
-        kind: change::REVERTED,
-        node: None,
-    };
+    let change = tx::Change::whole(editor, change::REVERTED);
     tx::commit_update(ed, txn, &written, change).await
 }

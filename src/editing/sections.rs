@@ -1,10 +1,6 @@
 //! Creating, updating, moving and deleting sections.
 
-use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::{NotSet, Set},
-    ConnectionTrait, DatabaseTransaction,
-};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     Editing, change,
@@ -17,7 +13,7 @@ use crate::{
     entities::section,
     error::{Error, Result},
     ids::GlobalId,
-    store::{sections, sql::SqlBuilder},
+    store::sections,
 };
 
 /// A new section.
@@ -44,14 +40,6 @@ pub struct SectionChanges {
     pub body: Option<String>,
     /// A new slug.
     pub slug: Option<String>,
-}
-
-fn siblings(article_id: i64) -> Siblings {
-    Siblings {
-        table: "sections",
-        column: "article_id",
-        id: article_id,
-    }
 }
 
 /// The section with this id, or `NOT_FOUND`.
@@ -87,7 +75,9 @@ pub async fn create(ed: &Editing, editor: &str, input: NewSection) -> Result<sec
         count,
         validate::MAX_SECTIONS_PER_ARTICLE,
     )?;
-    let position = siblings(article.id).open(&txn, input.position).await?;
+    let position = Siblings::sections_of(article.id)
+        .open(&txn, input.position)
+        .await?;
     let slug = match slug {
         Some(slug) => slug,
         None => {
@@ -99,27 +89,13 @@ pub async fn create(ed: &Editing, editor: &str, input: NewSection) -> Result<sec
             unique_slug(&slugify(&heading), |c| taken.iter().any(|t| t == c))
         }
     };
-    let section = section::ActiveModel {
-        id: NotSet,
-        article_id: Set(article.id),
-        position: Set(position),
-        slug: Set(slug),
-        heading: Set(heading),
-        body: Set(body),
-    }
-    .insert(&txn)
-    .await?;
-    tx::commit_update(
-        ed,
-        txn,
-        &article,
-        Change {
-            editor,
-            kind: change::SECTION_CREATED,
-            node: Some(GlobalId::Section(section.id)),
-        },
-    )
-    .await?;
+    let section = sections::insert(&txn, article.id, position, slug, heading, body).await?;
+    let change = Change::on(
+        editor,
+        change::SECTION_CREATED,
+        GlobalId::Section(section.id),
+    );
+    tx::commit_update(ed, txn, &article, change).await?;
     Ok(section)
 }
 
@@ -144,26 +120,9 @@ pub async fn update(
     if changed == section {
         return Ok(section);
     }
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE sections SET heading = ");
-    sql.bind(changed.heading.clone())
-        .push(", body = ")
-        .bind(changed.body.clone())
-        .push(", slug = ")
-        .bind(changed.slug.clone())
-        .push(" WHERE id = ")
-        .bind(id);
-    txn.execute_raw(sql.build()).await?;
-    tx::commit_update(
-        ed,
-        txn,
-        &article,
-        Change {
-            editor,
-            kind: change::SECTION_UPDATED,
-            node: Some(GlobalId::Section(id)),
-        },
-    )
-    .await?;
+    sections::update_fields(&txn, &changed).await?;
+    let change = Change::on(editor, change::SECTION_UPDATED, GlobalId::Section(id));
+    tx::commit_update(ed, txn, &article, change).await?;
     Ok(changed)
 }
 
@@ -171,7 +130,7 @@ pub async fn update(
 pub async fn move_to(ed: &Editing, editor: &str, id: i64, position: i32) -> Result<section::Model> {
     let txn = tx::begin(&ed.db).await?;
     let (article, section) = find_locked(&txn, id).await?;
-    let siblings = siblings(article.id);
+    let siblings = Siblings::sections_of(article.id);
     let position = positions::check(position, siblings.count(&txn).await?)?;
     if position == section.position {
         return Ok(section);
@@ -179,17 +138,8 @@ pub async fn move_to(ed: &Editing, editor: &str, id: i64, position: i32) -> Resu
     siblings
         .move_to(&txn, id, section.position, position)
         .await?;
-    tx::commit_update(
-        ed,
-        txn,
-        &article,
-        Change {
-            editor,
-            kind: change::SECTION_MOVED,
-            node: Some(GlobalId::Section(id)),
-        },
-    )
-    .await?;
+    let change = Change::on(editor, change::SECTION_MOVED, GlobalId::Section(id));
+    tx::commit_update(ed, txn, &article, change).await?;
     Ok(section::Model {
         position,
         ..section
@@ -200,23 +150,11 @@ pub async fn move_to(ed: &Editing, editor: &str, id: i64, position: i32) -> Resu
 pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
     let txn = tx::begin(&ed.db).await?;
     let (article, section) = find_locked(&txn, id).await?;
-    let mut sql = SqlBuilder::new(
-        txn.get_database_backend(),
-        "DELETE FROM sections WHERE id = ",
-    );
-    sql.bind(id);
-    txn.execute_raw(sql.build()).await?;
-    siblings(article.id).close(&txn, section.position).await?;
-    tx::commit_update(
-        ed,
-        txn,
-        &article,
-        Change {
-            editor,
-            kind: change::SECTION_DELETED,
-            node: Some(GlobalId::Section(id)),
-        },
-    )
-    .await?;
+    sections::delete(&txn, id).await?;
+    Siblings::sections_of(article.id)
+        .close(&txn, section.position)
+        .await?;
+    let change = Change::on(editor, change::SECTION_DELETED, GlobalId::Section(id));
+    tx::commit_update(ed, txn, &article, change).await?;
     Ok(())
 }

@@ -6,11 +6,7 @@
 //! topic removes its tags, so every article that had one (on itself, a reform or a reaction)
 //! gets a new version recording `TOPIC_UNTAGGED`.
 
-use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::{NotSet, Set},
-    ConnectionTrait, DatabaseTransaction,
-};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     Editing, change, points,
@@ -23,7 +19,10 @@ use crate::{
     error::{Error, Result},
     events::ChangeKind,
     ids::GlobalId,
-    store::{points::PointKind, sql::SqlBuilder, topics},
+    store::{
+        points::PointKind,
+        topics::{self, Tagged},
+    },
 };
 
 /// A new topic.
@@ -61,14 +60,7 @@ pub async fn create(ed: &Editing, input: NewTopic) -> Result<topic::Model> {
     let name = validate::name("name", &input.name)?;
     let description = validate::text("description", input.description.as_deref().unwrap_or(""))?;
     let txn = tx::begin(&ed.db).await?;
-    let topic = topic::ActiveModel {
-        id: NotSet,
-        slug: Set(slug),
-        name: Set(name),
-        description: Set(description),
-    }
-    .insert(&txn)
-    .await?;
+    let topic = topics::insert(&txn, slug, name, description).await?;
     txn.commit().await?;
     ed.touched([Key::Topics]).await;
     Ok(topic)
@@ -94,15 +86,7 @@ pub async fn update(ed: &Editing, id: i64, changes: TopicChanges) -> Result<topi
     if changed == topic {
         return Ok(topic);
     }
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE topics SET slug = ");
-    sql.bind(changed.slug.clone())
-        .push(", name = ")
-        .bind(changed.name.clone())
-        .push(", description = ")
-        .bind(changed.description.clone())
-        .push(" WHERE id = ")
-        .bind(id);
-    txn.execute_raw(sql.build()).await?;
+    topics::update_fields(&txn, &changed).await?;
     txn.commit().await?;
     ed.touched([Key::Topic(id), Key::Topics]).await;
     Ok(changed)
@@ -112,27 +96,7 @@ pub async fn update(ed: &Editing, id: i64, changes: TopicChanges) -> Result<topi
 pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
     let txn = tx::begin(&ed.db).await?;
     find(&txn, id).await?;
-    let mut sql = SqlBuilder::new(
-        txn.get_database_backend(),
-        "SELECT article_id FROM article_topics WHERE topic_id = ",
-    );
-    sql.bind(id)
-        .push(
-            " UNION SELECT r.article_id FROM reform_topics rt JOIN reforms r ON r.id = rt.reform_id \
-             WHERE rt.topic_id = ",
-        )
-        .bind(id)
-        .push(
-            " UNION SELECT x.article_id FROM reaction_topics xt JOIN reactions x ON x.id = xt.reaction_id \
-             WHERE xt.topic_id = ",
-        )
-        .bind(id);
-    let mut article_ids = txn
-        .query_all_raw(sql.build())
-        .await?
-        .iter()
-        .map(|row| row.try_get::<i64>("", "article_id"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut article_ids = topics::tagged_article_ids(&txn, id).await?;
     // Lock in id order so two writers never wait on each other in a cycle.
     article_ids.sort_unstable();
     article_ids.dedup();
@@ -140,21 +104,11 @@ pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
     for article_id in article_ids {
         locked.push(tx::lock_article(&txn, article_id).await?);
     }
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "DELETE FROM topics WHERE id = ");
-    sql.bind(id);
-    txn.execute_raw(sql.build()).await?;
+    topics::delete(&txn, id).await?;
     let mut events = Vec::with_capacity(locked.len());
     for article in locked {
-        let article = tx::bump(
-            &txn,
-            &article,
-            Change {
-                editor,
-                kind: change::TOPIC_UNTAGGED,
-                node: Some(GlobalId::Topic(id)),
-            },
-        )
-        .await?;
+        let change = Change::on(editor, change::TOPIC_UNTAGGED, GlobalId::Topic(id));
+        let article = tx::bump(&txn, &article, change).await?;
         events.push(tx::event(ChangeKind::Updated, &article));
     }
     txn.commit().await?;
@@ -163,13 +117,10 @@ pub async fn delete(ed: &Editing, editor: &str, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// The tag table, its content column, and the article of a taggable node.
-async fn tag_target(
-    txn: &DatabaseTransaction,
-    content: GlobalId,
-) -> Result<(&'static str, &'static str, i64, i64)> {
+/// What a taggable node is, its id, and its article.
+async fn tag_target(txn: &DatabaseTransaction, content: GlobalId) -> Result<(Tagged, i64, i64)> {
     Ok(match content {
-        GlobalId::Article(id) => ("article_topics", "article_id", id, id),
+        GlobalId::Article(id) => (Tagged::Article, id, id),
         GlobalId::Reform(id) | GlobalId::Reaction(id) => {
             let kind = if matches!(content, GlobalId::Reform(_)) {
                 PointKind::Reform
@@ -177,16 +128,18 @@ async fn tag_target(
                 PointKind::Reaction
             };
             let point = points::find(txn, kind, id).await?;
-            let (table, column) = kind.tag_table();
-            (table, column, id, point.article_id)
+            (Tagged::Point(kind), id, point.article_id)
         }
-        GlobalId::Section(_) | GlobalId::Topic(_) => {
-            return Err(Error::bad_input(
-                "contentId",
-                "contentId must be the id of an article, a reform or a reaction",
-            ));
-        }
+        GlobalId::Section(_) | GlobalId::Topic(_) => return Err(not_taggable()),
     })
+}
+
+/// The `BAD_USER_INPUT` for tagging something that takes no tags.
+fn not_taggable() -> Error {
+    Error::bad_input(
+        "contentId",
+        "contentId must be the id of an article, a reform or a reaction",
+    )
 }
 
 /// Tags (`tag: true`) or untags a topic on an article, reform or reaction. Tagging what is
@@ -199,75 +152,31 @@ pub async fn set_tag(
     tag: bool,
 ) -> Result<topic::Model> {
     if matches!(content, GlobalId::Section(_) | GlobalId::Topic(_)) {
-        return Err(Error::bad_input(
-            "contentId",
-            "contentId must be the id of an article, a reform or a reaction",
-        ));
+        return Err(not_taggable());
     }
     let txn = tx::begin(&ed.db).await?;
     let topic = find(&txn, topic_id).await?;
-    let (_, _, _, article_id) = tag_target(&txn, content).await?;
+    let (_, _, article_id) = tag_target(&txn, content).await?;
     let article = tx::lock_article(&txn, article_id).await?;
-    let (table, column, content_id, _) = tag_target(&txn, content).await?;
-    if tag {
-        let mut count = SqlBuilder::new(txn.get_database_backend(), "SELECT COUNT(*) AS n FROM ");
-        count
-            .push(table)
-            .push(" WHERE ")
-            .push(column)
-            .push(" = ")
-            .bind(content_id)
-            .push(" AND topic_id <> ")
-            .bind(topic_id);
-        let tags = match txn.query_one_raw(count.build()).await? {
-            Some(row) => row.try_get::<i64>("", "n")?,
-            None => 0,
-        };
+    let (tagged, item_id, _) = tag_target(&txn, content).await?;
+    let (changed, kind) = if tag {
+        let tags = topics::tag_count_except(&txn, tagged, item_id, topic_id).await?;
         validate::room(
             "contentId",
             "topics per article, reform or reaction",
             tags as usize,
             validate::MAX_TOPICS_PER_ITEM,
         )?;
-    }
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "");
-    if tag {
-        sql.push("INSERT INTO ")
-            .push(table)
-            .push(" (")
-            .push(column)
-            .push(", topic_id) VALUES (")
-            .bind(content_id)
-            .push(", ")
-            .bind(topic_id)
-            .push(") ON CONFLICT DO NOTHING");
+        let added = topics::add_tag(&txn, tagged, item_id, topic_id).await?;
+        (added, change::TOPIC_TAGGED)
     } else {
-        sql.push("DELETE FROM ")
-            .push(table)
-            .push(" WHERE ")
-            .push(column)
-            .push(" = ")
-            .bind(content_id)
-            .push(" AND topic_id = ")
-            .bind(topic_id);
-    }
-    if txn.execute_raw(sql.build()).await?.rows_affected() == 0 {
+        let removed = topics::remove_tag(&txn, tagged, item_id, topic_id).await?;
+        (removed, change::TOPIC_UNTAGGED)
+    };
+    if !changed {
         return Ok(topic);
     }
-    let article = tx::bump(
-        &txn,
-        &article,
-        Change {
-            editor,
-            kind: if tag {
-                change::TOPIC_TAGGED
-            } else {
-                change::TOPIC_UNTAGGED
-            },
-            node: Some(content),
-        },
-    )
-    .await?;
+    let article = tx::bump(&txn, &article, Change::on(editor, kind, content)).await?;
     txn.commit().await?;
     ed.touched([Key::Topic(topic_id)]).await;
     ed.publish([tx::event(ChangeKind::Updated, &article)]).await;

@@ -1,8 +1,8 @@
 //! Transactions, article locks and version bumps shared by every write.
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::{
@@ -11,10 +11,10 @@ use crate::{
     events::{ArticleEvent, ChangeKind},
     ids::GlobalId,
     store::{
+        self,
         content::now,
         revisions::{self, NewRevision},
         snapshots,
-        sql::SqlBuilder,
     },
 };
 
@@ -42,27 +42,14 @@ pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
     Ok(db.begin_with_options(options).await?)
 }
 
-const COLUMNS: &str = "a.id, a.slug, a.title, a.summary, a.version, a.created_at, a.updated_at";
-
 /// Reads and locks an article for the rest of the transaction; `NOT_FOUND` if it is gone.
 pub async fn lock_article(txn: &DatabaseTransaction, id: i64) -> Result<article::Model> {
-    let backend = txn.get_database_backend();
-    let mut sql = SqlBuilder::new(backend, "SELECT ");
-    sql.push(COLUMNS)
-        .push(" FROM articles a WHERE a.id = ")
-        .bind(id);
-    if backend == DbBackend::Postgres {
-        sql.push(" FOR UPDATE");
-    }
-    article::Model::find_by_statement(sql.build())
-        .one(txn)
-        .await?
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "no article with id {}",
-                GlobalId::Article(id).encode()
-            ))
-        })
+    store::articles::lock(txn, id).await?.ok_or_else(|| {
+        Error::not_found(format!(
+            "no article with id {}",
+            GlobalId::Article(id).encode()
+        ))
+    })
 }
 
 /// What a change records on its revision.
@@ -75,6 +62,26 @@ pub struct Change<'a> {
     pub node: Option<GlobalId>,
 }
 
+impl<'a> Change<'a> {
+    /// A change of `kind` by `editor` to the one node `node`.
+    pub fn on(editor: &'a str, kind: &'a str, node: GlobalId) -> Self {
+        Self {
+            editor,
+            kind,
+            node: Some(node),
+        }
+    }
+
+    /// A change of `kind` by `editor` to the article as a whole (a revert, an import).
+    pub fn whole(editor: &'a str, kind: &'a str) -> Self {
+        Self {
+            editor,
+            kind,
+            node: None,
+        }
+    }
+}
+
 /// Adds 1 to the article's version (only if it is still `article.version`), sets `updated_at`,
 /// and records the revision with the article's document as it now stands.
 pub async fn bump(
@@ -84,15 +91,7 @@ pub async fn bump(
 ) -> Result<article::Model> {
     let at = now().max(article.updated_at);
     let version = article.version + 1;
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE articles SET version = ");
-    sql.bind(version)
-        .push(", updated_at = ")
-        .bind(at)
-        .push(" WHERE id = ")
-        .bind(article.id)
-        .push(" AND version = ")
-        .bind(article.version);
-    if txn.execute_raw(sql.build()).await?.rows_affected() != 1 {
+    if !store::articles::advance_version(txn, article.id, article.version, version, at).await? {
         return Err(stale(article.id, txn).await);
     }
     let updated = article::Model {
@@ -114,7 +113,7 @@ pub async fn bump(
 
 /// The `CONFLICT` for an article whose version moved on.
 async fn stale(id: i64, txn: &DatabaseTransaction) -> Error {
-    let current = crate::store::articles::by_ids(txn, &[id])
+    let current = store::articles::by_ids(txn, &[id])
         .await
         .ok()
         .and_then(|mut a| a.pop())

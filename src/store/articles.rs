@@ -314,3 +314,52 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<article::Model>> {
         .all(db)
         .await?)
 }
+
+/// Reads the article with this id and, on PostgreSQL, locks its row until the transaction
+/// ends (`FOR UPDATE`; SQLite write transactions hold the whole database already).
+pub async fn lock(db: &impl ConnectionTrait, id: i64) -> Result<Option<article::Model>> {
+    let backend = db.get_database_backend();
+    let mut sql = SqlBuilder::new(backend, "SELECT ");
+    sql.push(COLUMNS)
+        .push(" FROM articles a WHERE a.id = ")
+        .bind(id);
+    if backend == DbBackend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    Ok(article::Model::find_by_statement(sql.build())
+        .one(db)
+        .await?)
+}
+
+/// Writes an article's slug, title and summary as `article` has them; its version is
+/// [`advance_version`]'s.
+pub async fn update_fields(db: &impl ConnectionTrait, article: &article::Model) -> Result<()> {
+    use article::Column::{Slug, Summary, Title};
+    super::update_columns(db, article, &[Slug, Title, Summary]).await
+}
+
+/// Sets the article's version to `to_version` and its `updated_at` to `at`, but only while
+/// its version is still `from_version`; whether it was (`false`: someone else moved it on).
+pub async fn advance_version(
+    db: &impl ConnectionTrait,
+    id: i64,
+    from_version: i32,
+    to_version: i32,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "UPDATE articles SET version = ");
+    sql.bind(to_version)
+        .push(", updated_at = ")
+        .bind(at)
+        .push(" WHERE id = ")
+        .bind(id)
+        .push(" AND version = ")
+        .bind(from_version);
+    Ok(db.execute_raw(sql.build()).await?.rows_affected() == 1)
+}
+
+/// Deletes an article; its sections, points, tags and revisions go with it (`ON DELETE
+/// CASCADE`).
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    super::delete_by_id::<article::Entity>(db, id).await
+}

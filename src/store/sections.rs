@@ -1,6 +1,10 @@
-//! Reading sections.
+//! Reading and writing sections.
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait,
+};
 
 use super::{
     columns::{self, Columns, FromColumns},
@@ -50,4 +54,39 @@ pub async fn by_article_ids_with(
     sql.in_ids("s.article_id", article_ids)
         .push(" ORDER BY s.article_id, s.position");
     columns::all(db, sql.build(), columns).await
+}
+
+/// Inserts a section at `position` of its article (the caller has made room there); the row
+/// as stored, with its new id.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    article_id: i64,
+    position: i32,
+    slug: String,
+    heading: String,
+    body: String,
+) -> Result<section::Model> {
+    Ok(section::ActiveModel {
+        id: NotSet,
+        article_id: Set(article_id),
+        position: Set(position),
+        slug: Set(slug),
+        heading: Set(heading),
+        body: Set(body),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Writes a section's heading, body and slug as `section` has them; its position is
+/// [`super::positions`]'s.
+pub async fn update_fields(db: &impl ConnectionTrait, section: &section::Model) -> Result<()> {
+    use section::Column::{Body, Heading, Slug};
+    super::update_columns(db, section, &[Heading, Body, Slug]).await
+}
+
+/// Deletes a section; its reforms, reactions and their tags go with it (`ON DELETE CASCADE`).
+/// The sections after it keep their positions until the caller closes the gap.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    super::delete_by_id::<section::Entity>(db, id).await
 }

@@ -1,6 +1,10 @@
-//! Reading topics and which content they tag.
+//! Reading and writing topics and their tags.
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, FromQueryResult,
+};
 
 use super::{
     page::{Key, KeyValue, Page, SortSpec, Window},
@@ -183,4 +187,127 @@ pub async fn catalog(db: &impl ConnectionTrait) -> Result<Vec<TopicEntry>> {
         }
     }
     Ok(entries)
+}
+
+/// Inserts a topic; the row as stored, with its new id.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    slug: String,
+    name: String,
+    description: String,
+) -> Result<topic::Model> {
+    Ok(topic::ActiveModel {
+        id: NotSet,
+        slug: Set(slug),
+        name: Set(name),
+        description: Set(description),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Writes a topic's slug, name and description as `topic` has them.
+pub async fn update_fields(db: &impl ConnectionTrait, topic: &topic::Model) -> Result<()> {
+    use topic::Column::{Description, Name, Slug};
+    super::update_columns(db, topic, &[Slug, Name, Description]).await
+}
+
+/// Deletes a topic; its tags go with it (`ON DELETE CASCADE`).
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    super::delete_by_id::<topic::Entity>(db, id).await
+}
+
+/// The ids of the articles the topic tags, on themselves or on one of their reforms or
+/// reactions, each once, in no particular order: one statement.
+pub async fn tagged_article_ids(db: &impl ConnectionTrait, topic_id: i64) -> Result<Vec<i64>> {
+    let mut sql = SqlBuilder::new(
+        db.get_database_backend(),
+        "SELECT article_id FROM article_topics WHERE topic_id = ",
+    );
+    sql.bind(topic_id)
+        .push(
+            " UNION SELECT r.article_id FROM reform_topics rt JOIN reforms r ON r.id = rt.reform_id \
+             WHERE rt.topic_id = ",
+        )
+        .bind(topic_id)
+        .push(
+            " UNION SELECT x.article_id FROM reaction_topics xt JOIN reactions x ON x.id = xt.reaction_id \
+             WHERE xt.topic_id = ",
+        )
+        .bind(topic_id);
+    Ok(db
+        .query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64>("", "article_id"))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// `<head><tag table> WHERE <item column> = item_id AND topic_id<topic_op>topic_id`: the
+/// statement over one item's tags that counting and untagging share.
+fn item_tags(
+    db: &impl ConnectionTrait,
+    head: &str,
+    tagged: Tagged,
+    item_id: i64,
+    topic_op: &str,
+    topic_id: i64,
+) -> sea_orm::Statement {
+    let (table, column) = tagged.tag_table();
+    let mut sql = SqlBuilder::new(db.get_database_backend(), head);
+    sql.push(table)
+        .push(" WHERE ")
+        .push(column)
+        .push(" = ")
+        .bind(item_id)
+        .push(" AND topic_id")
+        .push(topic_op)
+        .bind(topic_id);
+    sql.build()
+}
+
+/// How many topics other than `except_topic_id` tag the item `item_id`.
+pub async fn tag_count_except(
+    db: &impl ConnectionTrait,
+    tagged: Tagged,
+    item_id: i64,
+    except_topic_id: i64,
+) -> Result<i64> {
+    let head = "SELECT COUNT(*) AS n FROM ";
+    let sql = item_tags(db, head, tagged, item_id, " <> ", except_topic_id);
+    Ok(match db.query_one_raw(sql).await? {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    })
+}
+
+/// Tags the item `item_id` with the topic; whether the tag is new (`false`: it was there).
+pub async fn add_tag(
+    db: &impl ConnectionTrait,
+    tagged: Tagged,
+    item_id: i64,
+    topic_id: i64,
+) -> Result<bool> {
+    let (table, column) = tagged.tag_table();
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "INSERT INTO ");
+    sql.push(table)
+        .push(" (")
+        .push(column)
+        .push(", topic_id) VALUES (")
+        .bind(item_id)
+        .push(", ")
+        .bind(topic_id)
+        .push(") ON CONFLICT DO NOTHING");
+    Ok(db.execute_raw(sql.build()).await?.rows_affected() > 0)
+}
+
+/// Removes the topic's tag from the item `item_id`; whether there was one.
+pub async fn remove_tag(
+    db: &impl ConnectionTrait,
+    tagged: Tagged,
+    item_id: i64,
+    topic_id: i64,
+) -> Result<bool> {
+    let sql = item_tags(db, "DELETE FROM ", tagged, item_id, " = ", topic_id);
+    Ok(db.execute_raw(sql).await?.rows_affected() > 0)
 }
