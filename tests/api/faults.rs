@@ -314,7 +314,7 @@ pub async fn an_outage_answers_503_and_recovers_within_a_second(app: TestApp) {
     }
     if !cluster::available() {
         assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
+            !crate::helpers::in_ci(),
             "CI=true: this test needs pg_createcluster (Debian's postgresql-common)"
         );
         eprintln!("outage test skipped: no pg_createcluster on this machine");

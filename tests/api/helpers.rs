@@ -41,7 +41,14 @@ pub struct TestDb {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// The PostgreSQL server URL tests use, or `None` if disabled.
+/// Whether the harness runs under CI (`CI=true`), where a test that cannot run fails
+/// instead of being skipped. With [`postgres_url`], the only environment the tests read: the
+/// apps and child processes they start never see it.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The PostgreSQL server URL tests use (`ANNALS_TEST_POSTGRES_URL`), or `None` if disabled.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("ANNALS_TEST_POSTGRES_URL") {
         Ok(url) if url == "off" || url.is_empty() => None,

@@ -57,7 +57,7 @@ fn main() {
         Some(url) => helpers::postgres_available(&url).map_err(|e| format!("{url}: {e}")),
     };
     if let Err(why) = &postgres {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        let ci = helpers::in_ci();
         let banner = format!(
             "PostgreSQL tests SKIPPED ({why}).\nStart PostgreSQL or set ANNALS_TEST_POSTGRES_URL=postgres://USER@HOST:PORT/DB to run them."
         );

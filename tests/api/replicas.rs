@@ -23,7 +23,7 @@ const TOPICS: &str = "{ topics(first: 100) { nodes { slug } } }";
 fn clusters() -> Option<(Cluster, Cluster)> {
     if !cluster::available() {
         assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
+            !crate::helpers::in_ci(),
             "CI=true: the replica tests need pg_createcluster (Debian's postgresql-common)"
         );
         eprintln!("replica test skipped: no pg_createcluster on this machine");
