@@ -18,12 +18,12 @@ use crate::{
         loaders::{
             PointsOfArticle, RevisionOfArticle, RevisionsOfArticle, SectionsOfArticle, TopicsOf,
         },
-        pagination::{ListId, PageArgs},
+        pagination::{ListId, PageArgs, found_or_empty},
         selection,
     },
     store::{
         columns::Columns,
-        page::{Key, Page},
+        page::Key,
         points::{Point, PointKind},
         revisions::snapshot_of,
         topics::Tagged,
@@ -177,32 +177,23 @@ impl Article {
         last: Option<i32>,
         #[graphql(desc = "Return revisions before this cursor.")] before: Option<String>,
     ) -> Result<RevisionConnection> {
-        let list = ListId(format!("revisions:{}", self.0.id));
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(&list)?;
-        let columns = selection::of_connection(ctx, selection::REVISION);
-        let page = load(ctx, RevisionsOfArticle(self.0.id, window, columns))
-            .await?
-            .unwrap_or(Page {
-                rows: Vec::new(),
-                has_next: false,
-                has_previous: false,
-            });
-        Ok(RevisionConnection::new(
-            page,
-            &list,
-            |r| Key {
-                value: None,
-                id: i64::from(r.version),
-            },
-            Revision,
-            RevisionTotal(self.0.version),
-        ))
+        let article = self.0.id;
+        PageArgs::new(first, after, last, before)
+            .connection(
+                ListId(format!("revisions:{article}")),
+                |window| async move {
+                    let columns = selection::of_connection(ctx, selection::REVISION);
+                    let page = load(ctx, RevisionsOfArticle(article, window, columns)).await?;
+                    Ok(found_or_empty(page))
+                },
+                |r| Key {
+                    value: None,
+                    id: i64::from(r.version),
+                },
+                Revision,
+                RevisionTotal(self.0.version),
+            )
+            .await
     }
 
     /// The revision recording this version, or null.
