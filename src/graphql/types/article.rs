@@ -10,7 +10,7 @@ use super::{
     revision::{RevisionConnection, RevisionTotal},
 };
 use crate::{
-    content::{Document, PointDoc, SectionDoc, diff::diff, render_document, render_markdown},
+    content::{Document, diff::diff, render_document, render_markdown},
     entities::article,
     error::Error,
     graphql::{
@@ -22,11 +22,8 @@ use crate::{
         selection,
     },
     store::{
-        columns::Columns,
-        page::Key,
-        points::{Point, PointKind},
-        revisions::snapshot_of,
-        topics::Tagged,
+        columns::Columns, content::document_of, page::Key, points::PointKind,
+        revisions::snapshot_of, topics::Tagged,
     },
 };
 
@@ -209,19 +206,6 @@ impl Article {
     }
 }
 
-/// Groups points by section, keeping document order.
-fn by_section(points: Vec<Point>) -> std::collections::HashMap<i64, Vec<PointDoc>> {
-    let mut map: std::collections::HashMap<i64, Vec<PointDoc>> = std::collections::HashMap::new();
-    for p in points {
-        map.entry(p.section_id).or_default().push(PointDoc {
-            slug: Some(p.slug),
-            title: p.title,
-            description: p.description,
-        });
-    }
-    map
-}
-
 impl Article {
     /// The article's content, from the request's batched loaders.
     async fn content(&self, ctx: &Context<'_>) -> Result<Document> {
@@ -231,24 +215,11 @@ impl Article {
             load(ctx, PointsOfArticle(PointKind::Reform, id, Columns::Full)),
             load(ctx, PointsOfArticle(PointKind::Reaction, id, Columns::Full)),
         )?;
-        let mut reforms = by_section(reforms.unwrap_or_default());
-        let mut reactions = by_section(reactions.unwrap_or_default());
-        let sections = sections
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| SectionDoc {
-                reforms: reforms.remove(&s.id).unwrap_or_default(),
-                reactions: reactions.remove(&s.id).unwrap_or_default(),
-                slug: Some(s.slug),
-                heading: s.heading,
-                body: s.body,
-            })
-            .collect();
-        Ok(Document {
-            slug: Some(self.0.slug.clone()),
-            title: self.0.title.clone(),
-            summary: self.0.summary.clone(),
-            sections,
-        })
+        Ok(document_of(
+            &self.0,
+            sections.unwrap_or_default(),
+            reforms.unwrap_or_default(),
+            reactions.unwrap_or_default(),
+        ))
     }
 }
