@@ -20,12 +20,15 @@ use async_graphql::{
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
-/// The response keys `sets` select, in order, each with the sub-selections it merges.
-fn collect<'a>(
+/// Calls `visit` with every field `sets` select, in order, fragments expanded in place, each
+/// with the type it is selected on: `on`, or the type condition of the fragment around it.
+/// Reordering and finding a failed field's type both walk the selection this one way.
+fn for_each_field<'a>(
     sets: &[&'a SelectionSet],
+    on: &str,
     fragments: &'a Fragments,
-    out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
     depth: usize,
+    visit: &mut impl FnMut(&'a Field, &str),
 ) {
     // Validation refuses fragment cycles; the bound only keeps a bug from looping.
     if depth > 64 {
@@ -34,33 +37,29 @@ fn collect<'a>(
     for set in sets {
         for item in &set.items {
             match &item.node {
-                Selection::Field(field) => {
-                    let key = field
-                        .node
-                        .alias
-                        .as_ref()
-                        .map_or(field.node.name.node.as_str(), |a| a.node.as_str());
-                    let sub = &field.node.selection_set.node;
-                    match out.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, subs)) => subs.push(sub),
-                        None => out.push((key, vec![sub])),
-                    }
-                }
+                Selection::Field(field) => visit(&field.node, on),
                 Selection::InlineFragment(inline) => {
-                    collect(
+                    let on = inline
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map_or(on, |c| c.node.on.node.as_str());
+                    for_each_field(
                         &[&inline.node.selection_set.node],
+                        on,
                         fragments,
-                        out,
                         depth + 1,
+                        visit,
                     );
                 }
                 Selection::FragmentSpread(spread) => {
                     if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
-                        collect(
+                        for_each_field(
                             &[&fragment.node.selection_set.node],
+                            fragment.node.type_condition.node.on.node.as_str(),
                             fragments,
-                            out,
                             depth + 1,
+                            visit,
                         );
                     }
                 }
@@ -69,12 +68,36 @@ fn collect<'a>(
     }
 }
 
+/// The key a field has in the response: its alias, else its name.
+fn response_key(field: &Field) -> &str {
+    field
+        .alias
+        .as_ref()
+        .map_or(field.name.node.as_str(), |a| a.node.as_str())
+}
+
+/// The response keys `sets` select, in order, each with the sub-selections it merges.
+fn collect<'a>(
+    sets: &[&'a SelectionSet],
+    fragments: &'a Fragments,
+    out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
+) {
+    for_each_field(sets, "", fragments, 0, &mut |field, _| {
+        let key = response_key(field);
+        let sub = &field.selection_set.node;
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, subs)) => subs.push(sub),
+            None => out.push((key, vec![sub])),
+        }
+    });
+}
+
 /// Re-orders `value` (the result of `sets`) in place.
 fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
     match value {
         Value::Object(map) => {
             let mut keys = Vec::new();
-            collect(sets, fragments, &mut keys, 0);
+            collect(sets, fragments, &mut keys);
             let mut old = std::mem::take(map);
             let mut ordered = IndexMap::with_capacity(old.len());
             for (key, subs) in keys {
@@ -144,8 +167,7 @@ fn nullability(
         match segment {
             PathSegment::Field(key) => {
                 let parent = MetaTypeName::concrete_typename(&ty).to_owned();
-                let mut found: Vec<(&Field, String)> = Vec::new();
-                fields_with_key(&sets, key, &parent, fragments, &mut found, 0);
+                let found = fields_with_key(&sets, key, &parent, fragments);
                 let (field, on) = found.first()?;
                 let meta = registry
                     .concrete_type_by_name(on)
@@ -174,55 +196,14 @@ fn fields_with_key<'a>(
     key: &str,
     on: &str,
     fragments: &'a Fragments,
-    out: &mut Vec<(&'a Field, String)>,
-    depth: usize,
-) {
-    if depth > 64 {
-        return;
-    }
-    for set in sets {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => {
-                    let name = field
-                        .node
-                        .alias
-                        .as_ref()
-                        .map_or(field.node.name.node.as_str(), |a| a.node.as_str());
-                    if name == key {
-                        out.push((&field.node, on.to_owned()));
-                    }
-                }
-                Selection::InlineFragment(inline) => {
-                    let on = inline
-                        .node
-                        .type_condition
-                        .as_ref()
-                        .map_or(on, |c| c.node.on.node.as_str());
-                    fields_with_key(
-                        &[&inline.node.selection_set.node],
-                        key,
-                        on,
-                        fragments,
-                        out,
-                        depth + 1,
-                    );
-                }
-                Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
-                        fields_with_key(
-                            &[&fragment.node.selection_set.node],
-                            key,
-                            fragment.node.type_condition.node.on.node.as_str(),
-                            fragments,
-                            out,
-                            depth + 1,
-                        );
-                    }
-                }
-            }
+) -> Vec<(&'a Field, String)> {
+    let mut found = Vec::new();
+    for_each_field(sets, on, fragments, 0, &mut |field, on| {
+        if response_key(field) == key {
+            found.push((field, on.to_owned()));
         }
-    }
+    });
+    found
 }
 
 /// Sets the value at `path` to `null` (adding the key if it is missing); stops where the data

@@ -4,13 +4,15 @@
 //! and the sort key of the row, so a cursor from another list or order (or a forged one) is
 //! refused as `BAD_USER_INPUT` instead of silently paging the wrong list.
 
+use std::future::Future;
+
 use async_graphql::SimpleObject;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     error::Error,
-    store::page::{Key, Window},
+    store::page::{Key, Page, Window},
 };
 
 /// Default page size when neither `first` nor `last` is given.
@@ -85,6 +87,41 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
+    /// The arguments in the order every connection field declares them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
+    /// One page of `list` as a connection: checks the arguments, lets `fetch` read the rows
+    /// of the window they select, and gives each row its cursor (from `key`) and its node.
+    /// Every paginated field goes through here, so they all check, page and build alike.
+    pub async fn connection<C, T, Fetched>(
+        &self,
+        list: ListId,
+        fetch: impl FnOnce(Window) -> Fetched,
+        key: impl Fn(&T) -> Key,
+        node: impl Fn(T) -> C::Node,
+        total: C::Total,
+    ) -> async_graphql::Result<C>
+    where
+        C: Connection,
+        Fetched: Future<Output = async_graphql::Result<Page<T>>>,
+    {
+        let window = self.window(&list)?;
+        let page = fetch(window).await?;
+        Ok(C::from_page(page, &list, key, node, total))
+    }
+
     /// Checks the arguments and decodes the cursors for `list`.
     pub fn window(&self, list: &ListId) -> Result<Window, Error> {
         if self.first.is_some() && self.last.is_some() {
@@ -124,6 +161,33 @@ impl PageArgs {
             last: self.last.map(|n| n as u64),
         })
     }
+}
+
+/// The page a batched loader found, or an empty one when it found none.
+pub fn found_or_empty<T>(page: Option<Page<T>>) -> Page<T> {
+    page.unwrap_or(Page {
+        rows: Vec::new(),
+        has_next: false,
+        has_previous: false,
+    })
+}
+
+/// A connection type that [`connection_type!`] defined: built from one page of rows.
+pub trait Connection: Sized {
+    /// What each edge holds.
+    type Node;
+    /// How the connection counts its whole list.
+    type Total;
+
+    /// Builds the connection from a page of `list`, each row's cursor from `key` and its
+    /// node from `node`.
+    fn from_page<T>(
+        page: Page<T>,
+        list: &ListId,
+        key: impl Fn(&T) -> Key,
+        node: impl Fn(T) -> Self::Node,
+        total: Self::Total,
+    ) -> Self;
 }
 
 /// Defines `XConnection` and `XEdge` for a node type, with Relay's fields plus `nodes` and
@@ -178,9 +242,11 @@ macro_rules! connection_type {
             }
         }
 
-        impl $connection {
-            /// Builds the connection from a page of rows.
-            pub fn new<T>(
+        impl $crate::graphql::pagination::Connection for $connection {
+            type Node = $node;
+            type Total = $total;
+
+            fn from_page<T>(
                 page: $crate::store::page::Page<T>,
                 list: &$crate::graphql::pagination::ListId,
                 key: impl Fn(&T) -> $crate::store::page::Key,

@@ -6,7 +6,7 @@ use futures::future::try_join_all;
 use super::{
     context::db,
     loaders::depends_on,
-    pagination::{ListId, PageArgs},
+    pagination::{Connection, ListId, PageArgs},
     selection,
     types::{
         Article, Node, Topic,
@@ -110,25 +110,26 @@ impl ContentQuery {
             "articles:{sort:?}:{}",
             if descending { "DESC" } else { "ASC" }
         ));
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(&list)?;
         let filter: store::articles::ArticleFilter = filter.unwrap_or_default().into();
-        let columns = selection::of_connection(ctx, selection::ARTICLE);
-        let page =
-            store::articles::page(db(ctx)?, &filter, sort, descending, &window, columns).await?;
+        let total = Total::Articles(filter.clone());
+        let connection = PageArgs::new(first, after, last, before)
+            .connection(
+                list,
+                |window| async move {
+                    let columns = selection::of_connection(ctx, selection::ARTICLE);
+                    let db = db(ctx)?;
+                    Ok(
+                        store::articles::page(db, &filter, sort, descending, &window, columns)
+                            .await?,
+                    )
+                },
+                |a| sort.key(a),
+                Article,
+                total,
+            )
+            .await?;
         depends_on(ctx, [Key::Articles]);
-        Ok(ArticleConnection::new(
-            page,
-            &list,
-            |a| sort.key(a),
-            Article,
-            Total::Articles(filter),
-        ))
+        Ok(connection)
     }
 
     /// The topic with this slug, or null.
@@ -157,23 +158,17 @@ impl ContentQuery {
         >,
         #[graphql(desc = "Return topics before this cursor.")] before: Option<String>,
     ) -> Result<TopicConnection> {
-        let list = ListId("topics".into());
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(&list)?;
-        let page = store::topics::page(db(ctx)?, &window).await?;
+        let connection = PageArgs::new(first, after, last, before)
+            .connection(
+                ListId("topics".into()),
+                |window| async move { Ok(store::topics::page(db(ctx)?, &window).await?) },
+                store::topics::key,
+                Topic,
+                Total::Topics,
+            )
+            .await?;
         depends_on(ctx, [Key::Topics]);
-        Ok(TopicConnection::new(
-            page,
-            &list,
-            store::topics::key,
-            Topic,
-            Total::Topics,
-        ))
+        Ok(connection)
     }
 
     /// Reforms across articles, in the order they were added, as a Relay connection.
@@ -193,26 +188,14 @@ impl ContentQuery {
             ContentFilter,
         >,
     ) -> Result<ReformConnection> {
-        let kind = PointKind::Reform;
-        let list = ListId("reforms".into());
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(&list)?;
-        let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
-        let columns = selection::of_connection(ctx, selection::POINT);
-        let page = store::points::page(db(ctx)?, kind, &filter, &window, columns).await?;
-        depends_on(ctx, [Key::Articles]);
-        Ok(ReformConnection::new(
-            page,
-            &list,
-            point_key,
+        points(
+            ctx,
+            PointKind::Reform,
+            PageArgs::new(first, after, last, before),
+            filter,
             Reform,
-            Total::Points(kind, filter),
-        ))
+        )
+        .await
     }
 
     /// Reactions across articles, in the order they were added, as a Relay connection.
@@ -231,27 +214,52 @@ impl ContentQuery {
             ContentFilter,
         >,
     ) -> Result<ReactionConnection> {
-        let kind = PointKind::Reaction;
-        let list = ListId("reactions".into());
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(&list)?;
-        let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
-        let columns = selection::of_connection(ctx, selection::POINT);
-        let page = store::points::page(db(ctx)?, kind, &filter, &window, columns).await?;
-        depends_on(ctx, [Key::Articles]);
-        Ok(ReactionConnection::new(
-            page,
-            &list,
-            point_key,
+        points(
+            ctx,
+            PointKind::Reaction,
+            PageArgs::new(first, after, last, before),
+            filter,
             Reaction,
-            Total::Points(kind, filter),
-        ))
+        )
+        .await
     }
+}
+
+/// The `reforms` or `reactions` root field: points of `kind` across articles, in the order
+/// they were added.
+async fn points<C>(
+    ctx: &Context<'_>,
+    kind: PointKind,
+    args: PageArgs,
+    filter: Option<ContentFilter>,
+    node: impl Fn(store::points::Point) -> C::Node,
+) -> Result<C>
+where
+    C: Connection<Total = Total>,
+{
+    let list = ListId(
+        match kind {
+            PointKind::Reform => "reforms",
+            PointKind::Reaction => "reactions",
+        }
+        .into(),
+    );
+    let filter: store::points::ContentFilter = filter.unwrap_or_default().into();
+    let total = Total::Points(kind, filter.clone());
+    let connection = args
+        .connection(
+            list,
+            |window| async move {
+                let columns = selection::of_connection(ctx, selection::POINT);
+                Ok(store::points::page(db(ctx)?, kind, &filter, &window, columns).await?)
+            },
+            point_key,
+            node,
+            total,
+        )
+        .await?;
+    depends_on(ctx, [Key::Articles]);
+    Ok(connection)
 }
 
 fn point_key(point: &store::points::Point) -> store::page::Key {

@@ -146,6 +146,33 @@ fn decode_hit_key(key: &Key) -> Result<HitKey, Error> {
     })
 }
 
+/// Each hit of `page` with its node, resolved through the batched loader now, so a row
+/// deleted since the search ran drops out instead of failing the non-null `node`.
+async fn with_nodes(ctx: &Context<'_>, page: Page<Hit>) -> Result<Page<(Hit, SearchResult)>> {
+    let nodes = try_join_all(page.rows.iter().map(|hit| {
+        let id = match hit.kind {
+            SearchKind::Article => GlobalId::Article(hit.id),
+            SearchKind::Section => GlobalId::Section(hit.id),
+            SearchKind::Reform => GlobalId::Reform(hit.id),
+            SearchKind::Reaction => GlobalId::Reaction(hit.id),
+            SearchKind::Topic => GlobalId::Topic(hit.id),
+        };
+        node::resolve(ctx, id)
+    }))
+    .await?;
+    let rows = page
+        .rows
+        .into_iter()
+        .zip(nodes)
+        .filter_map(|(hit, node)| Some((hit, node?.into())))
+        .collect();
+    Ok(Page {
+        rows,
+        has_next: page.has_next,
+        has_previous: page.has_previous,
+    })
+}
+
 /// The search part of the `Query` root.
 #[derive(Default)]
 pub struct SearchQuery;
@@ -191,60 +218,33 @@ impl SearchQuery {
             "search:{:016x}",
             fingerprint(&format!("{}|{kind_numbers:?}", parsed.to_websearch()))
         ));
-        let window = PageArgs {
-            first,
-            after,
-            last: None,
-            before: None,
-        }
-        .window(&list)?;
-        let after = window.after.as_ref().map(decode_hit_key).transpose()?;
-        let page = search::search(
-            db(ctx)?,
-            &parsed,
-            kinds.as_deref(),
-            after.as_ref(),
-            window.limit(),
-        )
-        .await?;
-
-        // Resolve every hit's node through the batched loader now, so a row deleted since
-        // the search ran drops out instead of failing the non-null `node`.
-        let nodes = try_join_all(page.rows.iter().map(|hit| {
-            let id = match hit.kind {
-                SearchKind::Article => GlobalId::Article(hit.id),
-                SearchKind::Section => GlobalId::Section(hit.id),
-                SearchKind::Reform => GlobalId::Reform(hit.id),
-                SearchKind::Reaction => GlobalId::Reaction(hit.id),
-                SearchKind::Topic => GlobalId::Topic(hit.id),
-            };
-            node::resolve(ctx, id)
-        }))
-        .await?;
-        let rows: Vec<(Hit, SearchResult)> = page
-            .rows
-            .into_iter()
-            .zip(nodes)
-            .filter_map(|(hit, node)| Some((hit, node?.into())))
-            .collect();
-        let page = Page {
-            rows,
-            has_next: page.has_next,
-            has_previous: page.has_previous,
+        let total = SearchTotal {
+            query: parsed.clone(),
+            kinds: kinds.clone(),
         };
-        Ok(SearchHitConnection::new(
-            page,
-            &list,
-            |(hit, _)| hit_key(hit),
-            |(hit, node)| SearchHit {
-                score: hit.score,
-                snippet: hit.snippet,
-                node,
-            },
-            SearchTotal {
-                query: parsed,
-                kinds,
-            },
-        ))
+        PageArgs::new(first, after, None, None)
+            .connection(
+                list,
+                |window| async move {
+                    let after = window.after.as_ref().map(decode_hit_key).transpose()?;
+                    let page = search::search(
+                        db(ctx)?,
+                        &parsed,
+                        kinds.as_deref(),
+                        after.as_ref(),
+                        window.limit(),
+                    )
+                    .await?;
+                    with_nodes(ctx, page).await
+                },
+                |(hit, _)| hit_key(hit),
+                |(hit, node)| SearchHit {
+                    score: hit.score,
+                    snippet: hit.snippet,
+                    node,
+                },
+                total,
+            )
+            .await
     }
 }

@@ -16,13 +16,14 @@ use sea_orm::{
 
 use super::{
     articles,
+    points::{self, Point, PointKind},
     revisions::{self, NewRevision},
     sections, snapshots,
     sql::SqlBuilder,
 };
 use crate::{
-    content::{Document, PointDoc, render_document},
-    entities::{article, reaction, reform, section},
+    content::{Document, PointDoc, SectionDoc, render_document},
+    entities::{article, section},
     error::Result,
 };
 
@@ -135,48 +136,68 @@ async fn write_children(db: &impl ConnectionTrait, articles: &[(i64, &Document)]
         }
     }
 
-    let mut reforms = Vec::new();
-    let mut reactions = Vec::new();
-    for (article_id, doc) in articles {
-        for (i, s) in doc.sections.iter().enumerate() {
-            let section_id = section_ids[&(*article_id, i as i32 + 1)];
-            for (p, point) in s.reforms.iter().enumerate() {
-                let (slug, title, description) = point_fields(point);
-                reforms.push(reform::ActiveModel {
-                    id: NotSet,
-                    article_id: Set(*article_id),
-                    section_id: Set(section_id),
-                    position: Set(p as i32 + 1),
-                    slug: Set(slug),
-                    title: Set(title),
-                    description: Set(description),
-                });
-            }
-            for (p, point) in s.reactions.iter().enumerate() {
-                let (slug, title, description) = point_fields(point);
-                reactions.push(reaction::ActiveModel {
-                    id: NotSet,
-                    article_id: Set(*article_id),
-                    section_id: Set(section_id),
-                    position: Set(p as i32 + 1),
-                    slug: Set(slug),
-                    title: Set(title),
-                    description: Set(description),
-                });
+    for kind in [PointKind::Reform, PointKind::Reaction] {
+        let mut rows = Vec::new();
+        for (article_id, doc) in articles {
+            for (i, s) in doc.sections.iter().enumerate() {
+                let section_id = section_ids[&(*article_id, i as i32 + 1)];
+                let points = match kind {
+                    PointKind::Reform => &s.reforms,
+                    PointKind::Reaction => &s.reactions,
+                };
+                rows.extend(points.iter().enumerate().map(|(p, point)| PointRow {
+                    article_id: *article_id,
+                    section_id,
+                    position: p as i32 + 1,
+                    point,
+                }));
             }
         }
+        insert_points(db, kind, &rows).await?;
     }
-    insert_chunked::<reform::Entity, _>(db, reforms).await?;
-    insert_chunked::<reaction::Entity, _>(db, reactions).await?;
     Ok(())
 }
 
-fn point_fields(point: &PointDoc) -> (String, String, String) {
-    (
-        point.slug.clone().unwrap_or_default(),
-        point.title.clone(),
-        point.description.clone(),
-    )
+/// A reform or reaction to insert, under an already-inserted section.
+struct PointRow<'a> {
+    article_id: i64,
+    section_id: i64,
+    position: i32,
+    point: &'a PointDoc,
+}
+
+/// Inserts points of `kind`, one multi-row INSERT per chunk, into the kind's table, so both
+/// kinds are written by the same code.
+async fn insert_points(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    rows: &[PointRow<'_>],
+) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = SqlBuilder::new(db.get_database_backend(), "INSERT INTO ");
+        sql.push(kind.table())
+            .push(" (article_id, section_id, position, slug, title, description) VALUES ");
+        for (i, row) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(row.article_id)
+                .push(", ")
+                .bind(row.section_id)
+                .push(", ")
+                .bind(row.position)
+                .push(", ")
+                .bind(row.point.slug.clone().unwrap_or_default())
+                .push(", ")
+                .bind(row.point.title.clone())
+                .push(", ")
+                .bind(row.point.description.clone())
+                .push(")");
+        }
+        db.execute_raw(sql.build()).await?;
+    }
+    Ok(())
 }
 
 async fn insert_chunked<E, A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<()>
@@ -192,13 +213,60 @@ where
     Ok(())
 }
 
+/// An article's content from its rows: its `sections` in document order, and its `reforms`
+/// and `reactions` in document order (by section, then position). The one place an article's
+/// rows become a [`Document`]: `Article.document`, `Article.markdown` and `annals export` all
+/// come here.
+pub fn document_of(
+    article: &article::Model,
+    sections: Vec<section::Model>,
+    reforms: Vec<Point>,
+    reactions: Vec<Point>,
+) -> Document {
+    let mut reforms = by_section(reforms);
+    let mut reactions = by_section(reactions);
+    let sections = sections
+        .into_iter()
+        .map(|s| SectionDoc {
+            reforms: reforms.remove(&s.id).unwrap_or_default(),
+            reactions: reactions.remove(&s.id).unwrap_or_default(),
+            slug: Some(s.slug),
+            heading: s.heading,
+            body: s.body,
+        })
+        .collect();
+    Document {
+        slug: Some(article.slug.clone()),
+        title: article.title.clone(),
+        summary: article.summary.clone(),
+        sections,
+    }
+}
+
+/// Groups points by the section they are under, keeping their order.
+fn by_section(points: Vec<Point>) -> HashMap<i64, Vec<PointDoc>> {
+    let mut by_section: HashMap<i64, Vec<PointDoc>> = HashMap::new();
+    for p in points {
+        by_section.entry(p.section_id).or_default().push(PointDoc {
+            slug: Some(p.slug),
+            title: p.title,
+            description: p.description,
+        });
+    }
+    by_section
+}
+
 /// The article with this slug in the article text format (lossless; the seed's plain format
 /// where that reads right).
 pub async fn export(db: &impl ConnectionTrait, slug: &str) -> Result<Option<String>> {
-    match articles::by_slug(db, slug).await? {
-        Some(article) => Ok(Some(render_document(
-            &snapshots::load(db, &article).await?.document(),
-        ))),
-        None => Ok(None),
-    }
+    let Some(article) = articles::by_slug(db, slug).await? else {
+        return Ok(None);
+    };
+    let ids = [article.id];
+    let sections = sections::by_article_ids(db, &ids).await?;
+    let reforms = points::by_article_ids(db, PointKind::Reform, &ids).await?;
+    let reactions = points::by_article_ids(db, PointKind::Reaction, &ids).await?;
+    Ok(Some(render_document(&document_of(
+        &article, sections, reforms, reactions,
+    ))))
 }

@@ -327,20 +327,22 @@ fn kind_list(kinds: Option<&[SearchKind]>) -> Vec<SearchKind> {
     list
 }
 
-/// Appends ` AND` the keyset condition "ranked after `after`" on `score`, `kind` and `id`.
-fn push_after(sql: &mut SqlBuilder, after: &HitKey, score: &str, kind: &str, id: &str) {
-    let score_value = f64::from_bits(after.score_bits);
-    sql.push(" AND (").push(score).push(" < ").bind(score_value);
-    sql.push(" OR (").push(score).push(" = ").bind(score_value);
-    sql.push(" AND (")
-        .push(kind)
-        .push(", ")
-        .push(id)
-        .push(") > (");
-    sql.bind(after.kind as i64)
-        .push(", ")
-        .bind(after.id)
-        .push(")))");
+/// Appends, to a query over ranked hits `h` (`h.score`, `h.kind`, `h.id`), the keyset
+/// condition "ranked after `after`" and the ranking order, limited to one more than `first`
+/// so the page knows whether more follow. Both backends' searches page this one way.
+fn push_ranked_page(sql: &mut SqlBuilder, after: Option<&HitKey>, first: u64) {
+    if let Some(after) = after {
+        let score = f64::from_bits(after.score_bits);
+        sql.push(" AND (h.score < ").bind(score);
+        sql.push(" OR (h.score = ").bind(score);
+        sql.push(" AND (h.kind, h.id) > (")
+            .bind(after.kind as i64)
+            .push(", ")
+            .bind(after.id)
+            .push(")))");
+    }
+    sql.push(" ORDER BY h.score DESC, h.kind, h.id LIMIT ")
+        .bind(first as i64 + 1);
 }
 
 /// One page of hits for `query` among `kinds` (all when `None`), best first, at most `first`
@@ -483,12 +485,8 @@ fn postgres_search(
         ));
     }
     sql.push(") h WHERE true");
-    if let Some(after) = after {
-        push_after(&mut sql, after, "h.score", "h.kind", "h.id");
-    }
-    sql.push(" ORDER BY h.score DESC, h.kind, h.id LIMIT ")
-        .bind(first as i64 + 1)
-        .push(") p ORDER BY p.score DESC, p.kind, p.id");
+    push_ranked_page(&mut sql, after, first);
+    sql.push(") p ORDER BY p.score DESC, p.kind, p.id");
     sql.build()
 }
 
@@ -517,12 +515,8 @@ fn sqlite_search(
     sql.bind(expression.clone());
     push_sqlite_kinds(&mut sql, kinds);
     sql.push(") h WHERE 1=1");
-    if let Some(after) = after {
-        push_after(&mut sql, after, "h.score", "h.kind", "h.id");
-    }
-    sql.push(" ORDER BY h.score DESC, h.kind, h.id LIMIT ")
-        .bind(first as i64 + 1)
-        .push(") SELECT p.kind, p.id, p.score, snippet(search_fts, -1, char(57344), char(57345), '…', ")
+    push_ranked_page(&mut sql, after, first);
+    sql.push(") SELECT p.kind, p.id, p.score, snippet(search_fts, -1, char(57344), char(57345), '…', ")
         .push(&SNIPPET_WORDS.to_string())
         .push(") AS snippet FROM page p JOIN search_fts ON search_fts.rowid = p.r WHERE search_fts MATCH ")
         .bind(expression)

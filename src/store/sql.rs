@@ -62,26 +62,25 @@ impl SqlBuilder {
 
     /// Appends `IN`-membership of `column` in a bound id list.
     pub fn in_ids(&mut self, column: &str, ids: &[i64]) -> &mut Self {
-        self.push(column);
-        let value = ids_value(self.backend, ids);
-        match self.backend {
-            DbBackend::Postgres => self.push(" = ANY(").bind(value).push(")"),
-            _ => self
-                .push(" IN (SELECT value FROM json_each(")
-                .bind(value)
-                .push("))"),
-        }
+        let list = ids_value(self.backend, ids);
+        self.in_list(column, list)
     }
 
     /// Appends `IN`-membership of `column` in a bound string list.
     pub fn in_strings(&mut self, column: &str, items: &[String]) -> &mut Self {
+        let list = strings_value(self.backend, items);
+        self.in_list(column, list)
+    }
+
+    /// Appends `IN`-membership of `column` in `list`, one bound value from [`ids_value`] or
+    /// [`strings_value`].
+    fn in_list(&mut self, column: &str, list: Value) -> &mut Self {
         self.push(column);
-        let value = strings_value(self.backend, items);
         match self.backend {
-            DbBackend::Postgres => self.push(" = ANY(").bind(value).push(")"),
+            DbBackend::Postgres => self.push(" = ANY(").bind(list).push(")"),
             _ => self
                 .push(" IN (SELECT value FROM json_each(")
-                .bind(value)
+                .bind(list)
                 .push("))"),
         }
     }

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use super::{ArticlePayload, DeletePayload, decode, editor};
 use crate::{
     editing::articles::{self, ArticleChanges, NewArticleInput},
-    graphql::{ids::GlobalId, types::Article},
+    graphql::ids::GlobalId,
 };
 
 /// A new article, without sections.
@@ -30,6 +30,26 @@ pub struct UpdateArticleInput {
     pub summary: Option<String>,
 }
 
+impl From<CreateArticleInput> for NewArticleInput {
+    fn from(input: CreateArticleInput) -> Self {
+        Self {
+            slug: input.slug,
+            title: input.title,
+            summary: input.summary,
+        }
+    }
+}
+
+impl From<UpdateArticleInput> for ArticleChanges {
+    fn from(input: UpdateArticleInput) -> Self {
+        Self {
+            slug: input.slug,
+            title: input.title,
+            summary: input.summary,
+        }
+    }
+}
+
 pub(super) fn article_id(id: GlobalId) -> Option<i64> {
     match id {
         GlobalId::Article(id) => Some(id),
@@ -50,19 +70,9 @@ impl ArticleMutation {
         #[graphql(desc = "The new article.")] input: CreateArticleInput,
     ) -> Result<ArticlePayload> {
         let (editing, editor) = editor(ctx)?;
-        let article = articles::create(
-            editing,
-            &editor,
-            NewArticleInput {
-                slug: input.slug,
-                title: input.title,
-                summary: input.summary,
-            },
-        )
-        .await?;
-        Ok(ArticlePayload {
-            article: Article(article),
-        })
+        Ok(articles::create(editing, &editor, input.into())
+            .await?
+            .into())
     }
 
     /// Changes an article's slug, title or summary. `expectedVersion` must be the article's
@@ -76,21 +86,12 @@ impl ArticleMutation {
     ) -> Result<ArticlePayload> {
         let (editing, editor) = editor(ctx)?;
         let id = decode("id", &id, article_id)?;
-        let article = articles::update(
-            editing,
-            &editor,
-            id,
-            expected_version,
-            ArticleChanges {
-                slug: input.slug,
-                title: input.title,
-                summary: input.summary,
-            },
+        let changes = input.into();
+        Ok(
+            articles::update(editing, &editor, id, expected_version, changes)
+                .await?
+                .into(),
         )
-        .await?;
-        Ok(ArticlePayload {
-            article: Article(article),
-        })
     }
 
     /// Deletes an article with its sections, reforms, reactions, tags and history.

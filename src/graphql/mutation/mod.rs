@@ -101,6 +101,30 @@ pub struct TopicPayload {
     pub topic: Topic,
 }
 
+impl From<crate::entities::article::Model> for ArticlePayload {
+    fn from(article: crate::entities::article::Model) -> Self {
+        Self {
+            article: Article(article),
+        }
+    }
+}
+
+impl From<crate::entities::section::Model> for SectionPayload {
+    fn from(section: crate::entities::section::Model) -> Self {
+        Self {
+            section: Section(section),
+        }
+    }
+}
+
+impl From<crate::entities::topic::Model> for TopicPayload {
+    fn from(topic: crate::entities::topic::Model) -> Self {
+        Self {
+            topic: Topic(topic),
+        }
+    }
+}
+
 /// The result of a delete.
 #[derive(SimpleObject)]
 pub struct DeletePayload {

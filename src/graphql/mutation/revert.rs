@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{ArticlePayload, articles::article_id, decode, editor};
-use crate::{editing::revert, graphql::types::Article};
+use crate::editing::revert;
 
 /// Restoring earlier versions.
 #[derive(Default)]
@@ -22,9 +22,10 @@ impl RevertMutation {
     ) -> Result<ArticlePayload> {
         let (editing, editor) = editor(ctx)?;
         let id = decode("id", &id, article_id)?;
-        let article = revert::revert(editing, &editor, id, to_version, expected_version).await?;
-        Ok(ArticlePayload {
-            article: Article(article),
-        })
+        Ok(
+            revert::revert(editing, &editor, id, to_version, expected_version)
+                .await?
+                .into(),
+        )
     }
 }

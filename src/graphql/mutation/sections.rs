@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use super::{DeletePayload, SectionPayload, articles::article_id, decode, editor};
 use crate::{
     editing::sections::{self, NewSection, SectionChanges},
-    graphql::{ids::GlobalId, types::Section},
+    graphql::ids::GlobalId,
 };
 
 /// A new section.
@@ -33,6 +33,16 @@ pub struct UpdateSectionInput {
     pub body: Option<String>,
     /// A new slug, unique within the article.
     pub slug: Option<String>,
+}
+
+impl From<UpdateSectionInput> for SectionChanges {
+    fn from(input: UpdateSectionInput) -> Self {
+        Self {
+            heading: input.heading,
+            body: input.body,
+            slug: input.slug,
+        }
+    }
 }
 
 fn section_id(id: GlobalId) -> Option<i64> {
@@ -68,9 +78,7 @@ impl SectionMutation {
             },
         )
         .await?;
-        Ok(SectionPayload {
-            section: Section(section),
-        })
+        Ok(section.into())
     }
 
     /// Changes a section's heading, text or slug.
@@ -82,20 +90,9 @@ impl SectionMutation {
     ) -> Result<SectionPayload> {
         let (editing, editor) = editor(ctx)?;
         let id = decode("id", &id, section_id)?;
-        let section = sections::update(
-            editing,
-            &editor,
-            id,
-            SectionChanges {
-                heading: input.heading,
-                body: input.body,
-                slug: input.slug,
-            },
-        )
-        .await?;
-        Ok(SectionPayload {
-            section: Section(section),
-        })
+        Ok(sections::update(editing, &editor, id, input.into())
+            .await?
+            .into())
     }
 
     /// Moves a section to another position within its article; the others close up.
@@ -107,10 +104,9 @@ impl SectionMutation {
     ) -> Result<SectionPayload> {
         let (editing, editor) = editor(ctx)?;
         let id = decode("id", &id, section_id)?;
-        let section = sections::move_to(editing, &editor, id, position).await?;
-        Ok(SectionPayload {
-            section: Section(section),
-        })
+        Ok(sections::move_to(editing, &editor, id, position)
+            .await?
+            .into())
     }
 
     /// Deletes a section with its reforms and reactions; the sections after it move up.

@@ -3,19 +3,15 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{TopicPayload, decode, editor, topics::topic_id};
-use crate::{
-    editing::topics,
-    graphql::{ids::GlobalId, types::Topic},
-};
+use crate::{editing::topics, graphql::ids::GlobalId};
 
 async fn set_tag(ctx: &Context<'_>, topic: &ID, content: &ID, tag: bool) -> Result<TopicPayload> {
     let (editing, editor) = editor(ctx)?;
     let topic = decode("topicId", topic, topic_id)?;
     let content = GlobalId::decode("contentId", content)?;
-    let topic = topics::set_tag(editing, &editor, topic, content, tag).await?;
-    Ok(TopicPayload {
-        topic: Topic(topic),
-    })
+    Ok(topics::set_tag(editing, &editor, topic, content, tag)
+        .await?
+        .into())
 }
 
 /// Tagging articles, reforms and reactions with topics.

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use super::{DeletePayload, TopicPayload, decode, editor};
 use crate::{
     editing::topics::{self, NewTopic, TopicChanges},
-    graphql::{ids::GlobalId, types::Topic},
+    graphql::ids::GlobalId,
 };
 
 /// A new topic.
@@ -30,6 +30,26 @@ pub struct UpdateTopicInput {
     pub description: Option<String>,
 }
 
+impl From<CreateTopicInput> for NewTopic {
+    fn from(input: CreateTopicInput) -> Self {
+        Self {
+            slug: input.slug,
+            name: input.name,
+            description: input.description,
+        }
+    }
+}
+
+impl From<UpdateTopicInput> for TopicChanges {
+    fn from(input: UpdateTopicInput) -> Self {
+        Self {
+            slug: input.slug,
+            name: input.name,
+            description: input.description,
+        }
+    }
+}
+
 pub(super) fn topic_id(id: GlobalId) -> Option<i64> {
     match id {
         GlobalId::Topic(id) => Some(id),
@@ -50,18 +70,7 @@ impl TopicMutation {
         #[graphql(desc = "The new topic.")] input: CreateTopicInput,
     ) -> Result<TopicPayload> {
         let (editing, _) = editor(ctx)?;
-        let topic = topics::create(
-            editing,
-            NewTopic {
-                slug: input.slug,
-                name: input.name,
-                description: input.description,
-            },
-        )
-        .await?;
-        Ok(TopicPayload {
-            topic: Topic(topic),
-        })
+        Ok(topics::create(editing, input.into()).await?.into())
     }
 
     /// Changes a topic's slug, name or description. No article changes.
@@ -73,19 +82,7 @@ impl TopicMutation {
     ) -> Result<TopicPayload> {
         let (editing, _) = editor(ctx)?;
         let id = decode("id", &id, topic_id)?;
-        let topic = topics::update(
-            editing,
-            id,
-            TopicChanges {
-                slug: input.slug,
-                name: input.name,
-                description: input.description,
-            },
-        )
-        .await?;
-        Ok(TopicPayload {
-            topic: Topic(topic),
-        })
+        Ok(topics::update(editing, id, input.into()).await?.into())
     }
 
     /// Deletes a topic and its tags; every article that had one of its tags (on itself, a

@@ -10,7 +10,7 @@ use super::{
     revision::{RevisionConnection, RevisionTotal},
 };
 use crate::{
-    content::{Document, PointDoc, SectionDoc, diff::diff, render_document, render_markdown},
+    content::{Document, diff::diff, render_document, render_markdown},
     entities::article,
     error::Error,
     graphql::{
@@ -18,15 +18,12 @@ use crate::{
         loaders::{
             PointsOfArticle, RevisionOfArticle, RevisionsOfArticle, SectionsOfArticle, TopicsOf,
         },
-        pagination::{ListId, PageArgs},
+        pagination::{ListId, PageArgs, found_or_empty},
         selection,
     },
     store::{
-        columns::Columns,
-        page::{Key, Page},
-        points::{Point, PointKind},
-        revisions::snapshot_of,
-        topics::Tagged,
+        columns::Columns, content::document_of, page::Key, points::PointKind,
+        revisions::snapshot_of, topics::Tagged,
     },
 };
 
@@ -177,32 +174,23 @@ impl Article {
         last: Option<i32>,
         #[graphql(desc = "Return revisions before this cursor.")] before: Option<String>,
     ) -> Result<RevisionConnection> {
-        let list = ListId(format!("revisions:{}", self.0.id));
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(&list)?;
-        let columns = selection::of_connection(ctx, selection::REVISION);
-        let page = load(ctx, RevisionsOfArticle(self.0.id, window, columns))
-            .await?
-            .unwrap_or(Page {
-                rows: Vec::new(),
-                has_next: false,
-                has_previous: false,
-            });
-        Ok(RevisionConnection::new(
-            page,
-            &list,
-            |r| Key {
-                value: None,
-                id: i64::from(r.version),
-            },
-            Revision,
-            RevisionTotal(self.0.version),
-        ))
+        let article = self.0.id;
+        PageArgs::new(first, after, last, before)
+            .connection(
+                ListId(format!("revisions:{article}")),
+                |window| async move {
+                    let columns = selection::of_connection(ctx, selection::REVISION);
+                    let page = load(ctx, RevisionsOfArticle(article, window, columns)).await?;
+                    Ok(found_or_empty(page))
+                },
+                |r| Key {
+                    value: None,
+                    id: i64::from(r.version),
+                },
+                Revision,
+                RevisionTotal(self.0.version),
+            )
+            .await
     }
 
     /// The revision recording this version, or null.
@@ -218,19 +206,6 @@ impl Article {
     }
 }
 
-/// Groups points by section, keeping document order.
-fn by_section(points: Vec<Point>) -> std::collections::HashMap<i64, Vec<PointDoc>> {
-    let mut map: std::collections::HashMap<i64, Vec<PointDoc>> = std::collections::HashMap::new();
-    for p in points {
-        map.entry(p.section_id).or_default().push(PointDoc {
-            slug: Some(p.slug),
-            title: p.title,
-            description: p.description,
-        });
-    }
-    map
-}
-
 impl Article {
     /// The article's content, from the request's batched loaders.
     async fn content(&self, ctx: &Context<'_>) -> Result<Document> {
@@ -240,24 +215,11 @@ impl Article {
             load(ctx, PointsOfArticle(PointKind::Reform, id, Columns::Full)),
             load(ctx, PointsOfArticle(PointKind::Reaction, id, Columns::Full)),
         )?;
-        let mut reforms = by_section(reforms.unwrap_or_default());
-        let mut reactions = by_section(reactions.unwrap_or_default());
-        let sections = sections
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| SectionDoc {
-                reforms: reforms.remove(&s.id).unwrap_or_default(),
-                reactions: reactions.remove(&s.id).unwrap_or_default(),
-                slug: Some(s.slug),
-                heading: s.heading,
-                body: s.body,
-            })
-            .collect();
-        Ok(Document {
-            slug: Some(self.0.slug.clone()),
-            title: self.0.title.clone(),
-            summary: self.0.summary.clone(),
-            sections,
-        })
+        Ok(document_of(
+            &self.0,
+            sections.unwrap_or_default(),
+            reforms.unwrap_or_default(),
+            reactions.unwrap_or_default(),
+        ))
     }
 }

@@ -12,10 +12,10 @@ use crate::{
     graphql::{
         ids::GlobalId,
         loaders::{ArticlesOfTopic, PointsOfTopic},
-        pagination::{ListId, PageArgs},
+        pagination::{ListId, PageArgs, found_or_empty},
         selection,
     },
-    store::{articles::ArticleSort, page::Page, points::PointKind},
+    store::{articles::ArticleSort, points::PointKind},
 };
 
 /// A subject that tags articles, reforms and reactions, e.g. the Secret Speech.
@@ -58,29 +58,20 @@ impl Topic {
         last: Option<i32>,
         #[graphql(desc = "Return articles before this cursor.")] before: Option<String>,
     ) -> Result<ArticleConnection> {
-        let list = ListId(format!("topic-articles:{}", self.0.id));
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window(&list)?;
-        let columns = selection::of_connection(ctx, selection::ARTICLE);
-        let page = load(ctx, ArticlesOfTopic(self.0.id, window, columns))
-            .await?
-            .unwrap_or(Page {
-                rows: Vec::new(),
-                has_next: false,
-                has_previous: false,
-            });
-        Ok(ArticleConnection::new(
-            page,
-            &list,
-            |a| ArticleSort::CreatedAt.key(a),
-            super::Article,
-            Total::ArticlesOfTopic(self.0.id),
-        ))
+        let topic = self.0.id;
+        PageArgs::new(first, after, last, before)
+            .connection(
+                ListId(format!("topic-articles:{topic}")),
+                |window| async move {
+                    let columns = selection::of_connection(ctx, selection::ARTICLE);
+                    let page = load(ctx, ArticlesOfTopic(topic, window, columns)).await?;
+                    Ok(found_or_empty(page))
+                },
+                |a| ArticleSort::CreatedAt.key(a),
+                super::Article,
+                Total::ArticlesOfTopic(topic),
+            )
+            .await
     }
 
     /// The reforms tagged with this topic (not capped; the cost model counts 100).
