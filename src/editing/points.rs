@@ -82,13 +82,6 @@ async fn commit(
     tx::commit_update(ed, txn, article, change).await
 }
 
-fn noun(kind: PointKind) -> &'static str {
-    match kind {
-        PointKind::Reform => "reform",
-        PointKind::Reaction => "reaction",
-    }
-}
-
 fn siblings(kind: PointKind, section_id: i64) -> Siblings {
     Siblings {
         table: kind.table(),
@@ -105,7 +98,7 @@ pub(super) async fn find(txn: &DatabaseTransaction, kind: PointKind, id: i64) ->
         .ok_or_else(|| {
             Error::not_found(format!(
                 "no {} with id {}",
-                noun(kind),
+                kind.noun(),
                 GlobalId::point(kind, id).encode()
             ))
         })
@@ -129,7 +122,7 @@ pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint
     let article_id = sections::find(&txn, input.section_id).await?.article_id;
     let article = tx::lock_article(&txn, article_id).await?;
     let mut count = 0;
-    for kind in [PointKind::Reform, PointKind::Reaction] {
+    for kind in PointKind::ALL {
         count += points::by_article_ids(&txn, kind, &[article.id])
             .await?
             .len();

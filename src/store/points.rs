@@ -19,6 +19,17 @@ pub enum PointKind {
 }
 
 impl PointKind {
+    /// Both kinds, reforms first (the order of dumps, snapshots and documents).
+    pub const ALL: [Self; 2] = [Self::Reform, Self::Reaction];
+
+    /// What one point of this kind is called in messages: `reform` or `reaction`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Reform => "reform",
+            Self::Reaction => "reaction",
+        }
+    }
+
     /// The table name.
     pub fn table(self) -> &'static str {
         match self {

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     content::{Classification, Document, PointDoc, SectionDoc, parse_document},
-    entities::{article_topic, reaction_topic, reform_topic, topic},
+    entities::{article_topic, topic},
     error::{Error, Result},
 };
 
@@ -46,6 +46,16 @@ struct SeedTopic {
     article: bool,
     reforms: Vec<String>,
     reactions: Vec<String>,
+}
+
+impl SeedTopic {
+    /// The slugs of the points of `kind` this topic tags.
+    fn points(&self, kind: PointKind) -> &[String] {
+        match kind {
+            PointKind::Reform => &self.reforms,
+            PointKind::Reaction => &self.reactions,
+        }
+    }
 }
 
 /// What a seed run did.
@@ -109,69 +119,45 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
             .map(|t| (t.slug, t.id))
             .collect();
 
-    let ids = [article.id];
-    let reform_ids: HashMap<String, i64> = points::by_article_ids(&txn, PointKind::Reform, &ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.slug, p.id))
-        .collect();
-    let reaction_ids: HashMap<String, i64> =
-        points::by_article_ids(&txn, PointKind::Reaction, &ids)
+    let mut article_tags = Vec::new();
+    for t in file.topics.iter().filter(|t| t.article) {
+        article_tags.push(article_topic::ActiveModel {
+            article_id: Set(article.id),
+            topic_id: Set(topic_ids[&t.slug]),
+        });
+    }
+    article_topic::Entity::insert_many(article_tags)
+        .on_conflict(
+            OnConflict::columns([
+                article_topic::Column::ArticleId,
+                article_topic::Column::TopicId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .try_insert()
+        .exec(&txn)
+        .await?;
+    for kind in PointKind::ALL {
+        let point_ids: HashMap<String, i64> = points::by_article_ids(&txn, kind, &[article.id])
             .await?
             .into_iter()
             .map(|p| (p.slug, p.id))
             .collect();
-
-    let mut article_tags = Vec::new();
-    let mut reform_tags = Vec::new();
-    let mut reaction_tags = Vec::new();
-    for t in &file.topics {
-        let topic_id = topic_ids[&t.slug];
-        if t.article {
-            article_tags.push(article_topic::ActiveModel {
-                article_id: Set(article.id),
-                topic_id: Set(topic_id),
-            });
+        let mut pairs = Vec::new();
+        for t in &file.topics {
+            for slug in t.points(kind) {
+                let point_id = *point_ids.get(slug).ok_or_else(|| {
+                    Error::internal(format!(
+                        "seeds/topics.json: no {} with slug {slug:?}",
+                        kind.noun()
+                    ))
+                })?;
+                pairs.push((point_id, topic_ids[&t.slug]));
+            }
         }
-        for slug in &t.reforms {
-            let reform_id = *reform_ids.get(slug).ok_or_else(|| {
-                Error::Io(format!("seeds/topics.json: no reform with slug {slug:?}"))
-            })?;
-            reform_tags.push(reform_topic::ActiveModel {
-                reform_id: Set(reform_id),
-                topic_id: Set(topic_id),
-            });
-        }
-        for slug in &t.reactions {
-            let reaction_id = *reaction_ids.get(slug).ok_or_else(|| {
-                Error::Io(format!("seeds/topics.json: no reaction with slug {slug:?}"))
-            })?;
-            reaction_tags.push(reaction_topic::ActiveModel {
-                reaction_id: Set(reaction_id),
-                topic_id: Set(topic_id),
-            });
-        }
+        points::add_tags(&txn, kind, &pairs).await?;
     }
-    let keep = |columns: [&str; 2]| {
-        OnConflict::columns(columns.map(sea_orm::sea_query::Alias::new))
-            .do_nothing()
-            .to_owned()
-    };
-    article_topic::Entity::insert_many(article_tags)
-        .on_conflict(keep(["article_id", "topic_id"]))
-        .try_insert()
-        .exec(&txn)
-        .await?;
-    reform_topic::Entity::insert_many(reform_tags)
-        .on_conflict(keep(["reform_id", "topic_id"]))
-        .try_insert()
-        .exec(&txn)
-        .await?;
-    reaction_topic::Entity::insert_many(reaction_tags)
-        .on_conflict(keep(["reaction_id", "topic_id"]))
-        .try_insert()
-        .exec(&txn)
-        .await?;
     if let Some(article) = created {
         record_created(&txn, &[article], SEED_EDITOR, "ARTICLE_CREATED").await?;
     }

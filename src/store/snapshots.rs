@@ -60,10 +60,7 @@ pub async fn load_many(
         for s in sections::by_article_ids(db, chunk).await? {
             by_article.entry(s.article_id).or_default().push(s);
         }
-        for (i, kind) in [PointKind::Reform, PointKind::Reaction]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, kind) in PointKind::ALL.into_iter().enumerate() {
             for p in points::by_article_ids(db, kind, chunk).await? {
                 points_by_section[i]
                     .entry(p.section_id)
@@ -74,10 +71,7 @@ pub async fn load_many(
     }
     let article_tags = tags(db, Tagged::Article, &ids).await?;
     let mut point_tags = Vec::new();
-    for (i, kind) in [PointKind::Reform, PointKind::Reaction]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, kind) in PointKind::ALL.into_iter().enumerate() {
         let ids: Vec<i64> = points_by_section[i]
             .values()
             .flatten()
@@ -218,7 +212,7 @@ pub async fn apply(
     }
 
     // Points of each kind: park all, update or insert each, delete the rest.
-    for kind in [PointKind::Reform, PointKind::Reaction] {
+    for kind in PointKind::ALL {
         let current_points: Vec<&PointSnapshot> = current
             .sections
             .iter()
