@@ -69,6 +69,50 @@ pub async fn by_ids(db: &impl ConnectionTrait, kind: PointKind, ids: &[i64]) -> 
     by_ids_with(db, kind, ids, Columns::Full).await
 }
 
+/// Which rows a list of points reads: those whose `column` is one of the ids, in `order`.
+struct Listing {
+    /// Joined tables (`""` for none).
+    join: &'static str,
+    /// The column matched against the ids.
+    column: &'static str,
+    /// The `ORDER BY` clause (`""` for none).
+    order: &'static str,
+}
+
+/// Points by id.
+const BY_ID: Listing = Listing {
+    join: "",
+    column: "p.id",
+    order: "",
+};
+/// Points of sections, in document order.
+const BY_SECTION: Listing = Listing {
+    join: "",
+    column: "p.section_id",
+    order: " ORDER BY p.section_id, p.position",
+};
+/// Points of articles, in document order (by section, then position).
+const BY_ARTICLE: Listing = Listing {
+    join: " JOIN sections s ON s.id = p.section_id",
+    column: "p.article_id",
+    order: " ORDER BY p.article_id, s.position, p.position",
+};
+
+async fn list(
+    db: &impl ConnectionTrait,
+    kind: PointKind,
+    listing: &Listing,
+    ids: &[i64],
+    columns: Columns,
+) -> Result<Vec<Point>> {
+    let mut sql = select(db, kind, columns);
+    sql.push(listing.join)
+        .push(" WHERE ")
+        .in_ids(listing.column, ids)
+        .push(listing.order);
+    columns::all(db, sql.build(), columns).await
+}
+
 /// Points with these ids, with only `columns`.
 pub async fn by_ids_with(
     db: &impl ConnectionTrait,
@@ -76,9 +120,7 @@ pub async fn by_ids_with(
     ids: &[i64],
     columns: Columns,
 ) -> Result<Vec<Point>> {
-    let mut sql = select(db, kind, columns);
-    sql.push(" WHERE ").in_ids("p.id", ids);
-    columns::all(db, sql.build(), columns).await
+    list(db, kind, &BY_ID, ids, columns).await
 }
 
 /// Points of these sections, in document order, with only `columns`.
@@ -88,11 +130,7 @@ pub async fn by_section_ids(
     ids: &[i64],
     columns: Columns,
 ) -> Result<Vec<Point>> {
-    let mut sql = select(db, kind, columns);
-    sql.push(" WHERE ")
-        .in_ids("p.section_id", ids)
-        .push(" ORDER BY p.section_id, p.position");
-    columns::all(db, sql.build(), columns).await
+    list(db, kind, &BY_SECTION, ids, columns).await
 }
 
 /// Points of these articles, in document order (by section, then position).
@@ -112,11 +150,7 @@ pub async fn by_article_ids_with(
     ids: &[i64],
     columns: Columns,
 ) -> Result<Vec<Point>> {
-    let mut sql = select(db, kind, columns);
-    sql.push(" JOIN sections s ON s.id = p.section_id WHERE ")
-        .in_ids("p.article_id", ids)
-        .push(" ORDER BY p.article_id, s.position, p.position");
-    columns::all(db, sql.build(), columns).await
+    list(db, kind, &BY_ARTICLE, ids, columns).await
 }
 
 /// Points tagged with these topics, as `(topic_id, point)`, in id order, with only `columns`.

@@ -65,6 +65,23 @@ pub struct SeedReport {
     pub articles_created: usize,
 }
 
+/// Inserts topics; where a topic's slug is taken, the one already there stays.
+async fn insert_topics(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = topic::ActiveModel>,
+) -> Result<()> {
+    topic::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(topic::Column::Slug)
+                .do_nothing()
+                .to_owned(),
+        )
+        .try_insert()
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Seeds the De-Stalinization article and its topics, in one transaction; a second run changes
 /// nothing.
 pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
@@ -96,15 +113,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
         name: Set(t.name.clone()),
         description: Set(t.description.clone()),
     });
-    topic::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(topic::Column::Slug)
-                .do_nothing()
-                .to_owned(),
-        )
-        .try_insert()
-        .exec(&txn)
-        .await?;
+    insert_topics(&txn, rows).await?;
     let slugs: Vec<String> = file.topics.iter().map(|t| t.slug.clone()).collect();
     let mut sql = SqlBuilder::new(
         txn.get_database_backend(),
@@ -324,15 +333,7 @@ pub async fn seed_synthetic(
         name: Set(format!("Synthetic topic {i}")),
         description: Set(format!("Synthetic topic number {i}, for load tests.")),
     });
-    topic::Entity::insert_many(topic_rows)
-        .on_conflict(
-            OnConflict::column(topic::Column::Slug)
-                .do_nothing()
-                .to_owned(),
-        )
-        .try_insert()
-        .exec(&txn)
-        .await?;
+    insert_topics(&txn, topic_rows).await?;
     let mut sql = SqlBuilder::new(
         txn.get_database_backend(),
         "SELECT t.id, t.slug, t.name, t.description FROM topics t WHERE t.slug LIKE 'synthetic-topic-%' ORDER BY t.id",
