@@ -1,6 +1,6 @@
 //! Creating, updating and deleting reforms and reactions (one code path for both kinds).
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     Editing,
@@ -14,10 +14,7 @@ use crate::{
     entities::article,
     error::{Error, Result},
     ids::GlobalId,
-    store::{
-        points::{self, Point, PointKind},
-        sql::SqlBuilder,
-    },
+    store::points::{self, Point, PointKind},
 };
 
 /// A new reform or reaction.
@@ -46,23 +43,43 @@ pub struct PointChanges {
     pub slug: Option<String>,
 }
 
-/// The revision kind of a change to a point, e.g. `REFORM_CREATED`.
-fn change_kind(kind: PointKind, what: &str) -> &'static str {
-    match (kind, what) {
-        (PointKind::Reform, "CREATED") => "REFORM_CREATED",
-        (PointKind::Reform, "UPDATED") => "REFORM_UPDATED",
-        (PointKind::Reform, _) => "REFORM_DELETED",
-        (PointKind::Reaction, "CREATED") => "REACTION_CREATED",
-        (PointKind::Reaction, "UPDATED") => "REACTION_UPDATED",
-        (PointKind::Reaction, _) => "REACTION_DELETED",
+/// What an edit did to a point.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// The revision kind of an edit of a point, e.g. `REFORM_CREATED`.
+fn change_kind(kind: PointKind, action: Action) -> &'static str {
+    match (kind, action) {
+        (PointKind::Reform, Action::Created) => "REFORM_CREATED",
+        (PointKind::Reform, Action::Updated) => "REFORM_UPDATED",
+        (PointKind::Reform, Action::Deleted) => "REFORM_DELETED",
+        (PointKind::Reaction, Action::Created) => "REACTION_CREATED",
+        (PointKind::Reaction, Action::Updated) => "REACTION_UPDATED",
+        (PointKind::Reaction, Action::Deleted) => "REACTION_DELETED",
     }
 }
 
-fn noun(kind: PointKind) -> &'static str {
-    match kind {
-        PointKind::Reform => "reform",
-        PointKind::Reaction => "reaction",
-    }
+/// Commits `txn` as the article's next version, recording that `editor` did `action` to the
+/// point `id`.
+async fn commit(
+    ed: &Editing,
+    txn: DatabaseTransaction,
+    article: &article::Model,
+    editor: &str,
+    kind: PointKind,
+    action: Action,
+    id: i64,
+) -> Result<article::Model> {
+    let change = Change {
+        editor,
+        kind: change_kind(kind, action),
+        node: Some(GlobalId::point(kind, id)),
+    };
+    tx::commit_update(ed, txn, article, change).await
 }
 
 fn siblings(kind: PointKind, section_id: i64) -> Siblings {
@@ -81,7 +98,7 @@ pub(super) async fn find(txn: &DatabaseTransaction, kind: PointKind, id: i64) ->
         .ok_or_else(|| {
             Error::not_found(format!(
                 "no {} with id {}",
-                noun(kind),
+                kind.noun(),
                 GlobalId::point(kind, id).encode()
             ))
         })
@@ -105,7 +122,7 @@ pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint
     let article_id = sections::find(&txn, input.section_id).await?.article_id;
     let article = tx::lock_article(&txn, article_id).await?;
     let mut count = 0;
-    for kind in [PointKind::Reform, PointKind::Reaction] {
+    for kind in PointKind::ALL {
         count += points::by_article_ids(&txn, kind, &[article.id])
             .await?
             .len();
@@ -131,46 +148,18 @@ pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint
             unique_slug(&slugify(&title), |c| taken.iter().any(|t| t == c))
         }
     };
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "INSERT INTO ");
-    sql.push(kind.table())
-        .push(" (article_id, section_id, position, slug, title, description) VALUES (")
-        .bind(article.id)
-        .push(", ")
-        .bind(section.id)
-        .push(", ")
-        .bind(position)
-        .push(", ")
-        .bind(slug.clone())
-        .push(", ")
-        .bind(title.clone())
-        .push(", ")
-        .bind(description.clone())
-        .push(") RETURNING id");
-    let row = txn
-        .query_one_raw(sql.build())
-        .await?
-        .ok_or_else(|| Error::Io("INSERT ... RETURNING gave no row".into()))?;
-    let id: i64 = row.try_get("", "id").map_err(Error::from)?;
-    let article = tx::commit_update(
-        ed,
-        txn,
-        &article,
-        Change {
-            editor,
-            kind: change_kind(kind, "CREATED"),
-            node: Some(GlobalId::point(kind, id)),
-        },
-    )
-    .await?;
-    Ok(Point {
-        id,
+    let point = Point {
+        id: 0,
         article_id: article.id,
         section_id: section.id,
         position,
         slug,
         title,
         description,
-    })
+    };
+    let point = points::insert(&txn, kind, point).await?;
+    commit(ed, txn, &article, editor, kind, Action::Created, point.id).await?;
+    Ok(point)
 }
 
 /// Changes a reform's or reaction's title, text or slug; changing nothing is a no-op.
@@ -199,28 +188,8 @@ pub async fn update(
     if changed == point {
         return Ok(point);
     }
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "UPDATE ");
-    sql.push(kind.table())
-        .push(" SET title = ")
-        .bind(changed.title.clone())
-        .push(", description = ")
-        .bind(changed.description.clone())
-        .push(", slug = ")
-        .bind(changed.slug.clone())
-        .push(" WHERE id = ")
-        .bind(id);
-    txn.execute_raw(sql.build()).await?;
-    tx::commit_update(
-        ed,
-        txn,
-        &article,
-        Change {
-            editor,
-            kind: change_kind(kind, "UPDATED"),
-            node: Some(GlobalId::point(kind, id)),
-        },
-    )
-    .await?;
+    points::update(&txn, kind, &changed).await?;
+    commit(ed, txn, &article, editor, kind, Action::Updated, id).await?;
     Ok(changed)
 }
 
@@ -228,22 +197,10 @@ pub async fn update(
 pub async fn delete(ed: &Editing, editor: &str, kind: PointKind, id: i64) -> Result<()> {
     let txn = tx::begin(&ed.db).await?;
     let (article, point) = find_locked(&txn, kind, id).await?;
-    let mut sql = SqlBuilder::new(txn.get_database_backend(), "DELETE FROM ");
-    sql.push(kind.table()).push(" WHERE id = ").bind(id);
-    txn.execute_raw(sql.build()).await?;
+    points::delete(&txn, kind, &[id]).await?;
     siblings(kind, point.section_id)
         .close(&txn, point.position)
         .await?;
-    tx::commit_update(
-        ed,
-        txn,
-        &article,
-        Change {
-            editor,
-            kind: change_kind(kind, "DELETED"),
-            node: Some(GlobalId::point(kind, id)),
-        },
-    )
-    .await?;
+    commit(ed, txn, &article, editor, kind, Action::Deleted, id).await?;
     Ok(())
 }

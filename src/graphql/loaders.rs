@@ -324,21 +324,66 @@ impl Loader<PointById> for ContentLoader {
     }
 }
 
+/// What a list of points belongs to: the three `PointsOf*` keys differ only in this.
+#[derive(Debug, Clone, Copy)]
+enum PointOwner {
+    Section,
+    Article,
+    Topic,
+}
+
+impl ContentLoader {
+    /// The points of each key's owner, one statement per point kind.
+    async fn points_of<K: Copy + Hash + Eq>(
+        &self,
+        owner: PointOwner,
+        keys: &[K],
+        kind_id_columns: impl Fn(K) -> (PointKind, i64, Columns) + Copy,
+    ) -> LoadResult<K, Vec<Point>> {
+        let mut rows = HashMap::new();
+        for (kind, ids, columns) in by_kind(keys, kind_id_columns) {
+            if ids.is_empty() {
+                continue;
+            }
+            let owned: Vec<(i64, Point)> = match owner {
+                PointOwner::Section => store::points::by_section_ids(&self.db, kind, &ids, columns)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.section_id, p))
+                    .collect(),
+                PointOwner::Article => {
+                    store::points::by_article_ids_with(&self.db, kind, &ids, columns)
+                        .await?
+                        .into_iter()
+                        .map(|p| (p.article_id, p))
+                        .collect()
+                }
+                PointOwner::Topic => {
+                    store::points::by_topic_ids(&self.db, kind, &ids, columns).await?
+                }
+            };
+            rows.extend(grouped(
+                owned.into_iter().map(|(owner, p)| ((kind, owner), p)),
+            ));
+        }
+        Ok(answer(
+            keys,
+            |k| {
+                let (kind, id, _) = kind_id_columns(*k);
+                (kind, id)
+            },
+            rows,
+        ))
+    }
+}
+
 impl Loader<PointsOfSection> for ContentLoader {
     type Value = Vec<Point>;
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[PointsOfSection]) -> LoadResult<PointsOfSection, Vec<Point>> {
-        let mut rows = HashMap::new();
-        for (kind, ids, columns) in by_kind(keys, |k| (k.0, k.1, k.2)) {
-            if !ids.is_empty() {
-                let points = store::points::by_section_ids(&self.db, kind, &ids, columns).await?;
-                rows.extend(grouped(
-                    points.into_iter().map(|p| ((kind, p.section_id), p)),
-                ));
-            }
-        }
-        Ok(answer(keys, |k| (k.0, k.1), rows))
+        self.points_of(PointOwner::Section, keys, |k| (k.0, k.1, k.2))
+            .await
     }
 }
 
@@ -347,17 +392,8 @@ impl Loader<PointsOfArticle> for ContentLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[PointsOfArticle]) -> LoadResult<PointsOfArticle, Vec<Point>> {
-        let mut rows = HashMap::new();
-        for (kind, ids, columns) in by_kind(keys, |k| (k.0, k.1, k.2)) {
-            if !ids.is_empty() {
-                let points =
-                    store::points::by_article_ids_with(&self.db, kind, &ids, columns).await?;
-                rows.extend(grouped(
-                    points.into_iter().map(|p| ((kind, p.article_id), p)),
-                ));
-            }
-        }
-        Ok(answer(keys, |k| (k.0, k.1), rows))
+        self.points_of(PointOwner::Article, keys, |k| (k.0, k.1, k.2))
+            .await
     }
 }
 
@@ -366,16 +402,8 @@ impl Loader<PointsOfTopic> for ContentLoader {
     type Error = Arc<Error>;
 
     async fn load(&self, keys: &[PointsOfTopic]) -> LoadResult<PointsOfTopic, Vec<Point>> {
-        let mut rows = HashMap::new();
-        for (kind, ids, columns) in by_kind(keys, |k| (k.0, k.1, k.2)) {
-            if !ids.is_empty() {
-                let points = store::points::by_topic_ids(&self.db, kind, &ids, columns).await?;
-                rows.extend(grouped(
-                    points.into_iter().map(|(topic, p)| ((kind, topic), p)),
-                ));
-            }
-        }
-        Ok(answer(keys, |k| (k.0, k.1), rows))
+        self.points_of(PointOwner::Topic, keys, |k| (k.0, k.1, k.2))
+            .await
     }
 }
 

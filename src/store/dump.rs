@@ -108,18 +108,7 @@ pub async fn dump(
     let total = usize::try_from(row_count(&txn).await?).unwrap_or(0);
     let mut done = 0;
     for table in TABLES {
-        let n = match table {
-            "topics" => dump_table::<topic::Entity>(&txn, table, out).await?,
-            "articles" => dump_table::<article::Entity>(&txn, table, out).await?,
-            "sections" => dump_table::<section::Entity>(&txn, table, out).await?,
-            "reforms" => dump_table::<reform::Entity>(&txn, table, out).await?,
-            "reactions" => dump_table::<reaction::Entity>(&txn, table, out).await?,
-            "article_topics" => dump_table::<article_topic::Entity>(&txn, table, out).await?,
-            "reform_topics" => dump_table::<reform_topic::Entity>(&txn, table, out).await?,
-            "reaction_topics" => dump_table::<reaction_topic::Entity>(&txn, table, out).await?,
-            _ => dump_table::<revision::Entity>(&txn, table, out).await?,
-        };
-        done += n;
+        done += run_pass(&txn, table, Pass::Dump(&mut *out)).await?;
         progress(done, total);
     }
     txn.commit().await?;
@@ -153,6 +142,47 @@ where
         E::insert_many(models).exec(db).await?;
     }
     Ok(())
+}
+
+/// One pass over a table: write its rows out, or insert rows read from an archive.
+enum Pass<'a> {
+    Dump(&'a mut (dyn Write + Send)),
+    Restore(&'a [(usize, serde_json::Value)]),
+}
+
+impl Pass<'_> {
+    /// Runs the pass with the entity of `table`; returns how many rows it moved.
+    async fn run<E>(self, db: &impl ConnectionTrait, table: &str) -> Result<usize>
+    where
+        E: EntityTrait,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+        E::Model: Serialize + sea_orm::IntoActiveModel<E::ActiveModel>,
+        for<'de> E::Model: Deserialize<'de>,
+    {
+        match self {
+            Self::Dump(out) => dump_table::<E>(db, table, out).await,
+            Self::Restore(rows) => {
+                insert_rows::<E>(db, table, rows).await?;
+                Ok(rows.len())
+            }
+        }
+    }
+}
+
+/// Runs `pass` on `table`: the one place that names each table's entity, for dump and
+/// restore alike.
+async fn run_pass(db: &impl ConnectionTrait, table: &str, pass: Pass<'_>) -> Result<usize> {
+    match table {
+        "topics" => pass.run::<topic::Entity>(db, table).await,
+        "articles" => pass.run::<article::Entity>(db, table).await,
+        "sections" => pass.run::<section::Entity>(db, table).await,
+        "reforms" => pass.run::<reform::Entity>(db, table).await,
+        "reactions" => pass.run::<reaction::Entity>(db, table).await,
+        "article_topics" => pass.run::<article_topic::Entity>(db, table).await,
+        "reform_topics" => pass.run::<reform_topic::Entity>(db, table).await,
+        "reaction_topics" => pass.run::<reaction_topic::Entity>(db, table).await,
+        _ => pass.run::<revision::Entity>(db, table).await,
+    }
 }
 
 /// How many rows the content tables hold in all.
@@ -239,18 +269,7 @@ pub async fn restore(
     let total: usize = by_table.iter().map(Vec::len).sum();
     let mut restored = 0;
     for (table, rows) in TABLES.iter().zip(&by_table) {
-        match *table {
-            "topics" => insert_rows::<topic::Entity>(&txn, table, rows).await?,
-            "articles" => insert_rows::<article::Entity>(&txn, table, rows).await?,
-            "sections" => insert_rows::<section::Entity>(&txn, table, rows).await?,
-            "reforms" => insert_rows::<reform::Entity>(&txn, table, rows).await?,
-            "reactions" => insert_rows::<reaction::Entity>(&txn, table, rows).await?,
-            "article_topics" => insert_rows::<article_topic::Entity>(&txn, table, rows).await?,
-            "reform_topics" => insert_rows::<reform_topic::Entity>(&txn, table, rows).await?,
-            "reaction_topics" => insert_rows::<reaction_topic::Entity>(&txn, table, rows).await?,
-            _ => insert_rows::<revision::Entity>(&txn, table, rows).await?,
-        }
-        restored += rows.len();
+        restored += run_pass(&txn, table, Pass::Restore(rows)).await?;
         progress(restored, total);
     }
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {

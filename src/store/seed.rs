@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     content::{Classification, Document, PointDoc, SectionDoc, parse_document},
-    entities::{article_topic, reaction_topic, reform_topic, topic},
+    entities::{article_topic, topic},
     error::{Error, Result},
 };
 
@@ -48,11 +48,38 @@ struct SeedTopic {
     reactions: Vec<String>,
 }
 
+impl SeedTopic {
+    /// The slugs of the points of `kind` this topic tags.
+    fn points(&self, kind: PointKind) -> &[String] {
+        match kind {
+            PointKind::Reform => &self.reforms,
+            PointKind::Reaction => &self.reactions,
+        }
+    }
+}
+
 /// What a seed run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeedReport {
     /// Articles created by this run (0 when everything was already there).
     pub articles_created: usize,
+}
+
+/// Inserts topics; where a topic's slug is taken, the one already there stays.
+async fn insert_topics(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = topic::ActiveModel>,
+) -> Result<()> {
+    topic::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(topic::Column::Slug)
+                .do_nothing()
+                .to_owned(),
+        )
+        .try_insert()
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Seeds the De-Stalinization article and its topics, in one transaction; a second run changes
@@ -86,15 +113,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
         name: Set(t.name.clone()),
         description: Set(t.description.clone()),
     });
-    topic::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(topic::Column::Slug)
-                .do_nothing()
-                .to_owned(),
-        )
-        .try_insert()
-        .exec(&txn)
-        .await?;
+    insert_topics(&txn, rows).await?;
     let slugs: Vec<String> = file.topics.iter().map(|t| t.slug.clone()).collect();
     let mut sql = SqlBuilder::new(
         txn.get_database_backend(),
@@ -109,69 +128,45 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport> {
             .map(|t| (t.slug, t.id))
             .collect();
 
-    let ids = [article.id];
-    let reform_ids: HashMap<String, i64> = points::by_article_ids(&txn, PointKind::Reform, &ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.slug, p.id))
-        .collect();
-    let reaction_ids: HashMap<String, i64> =
-        points::by_article_ids(&txn, PointKind::Reaction, &ids)
+    let mut article_tags = Vec::new();
+    for t in file.topics.iter().filter(|t| t.article) {
+        article_tags.push(article_topic::ActiveModel {
+            article_id: Set(article.id),
+            topic_id: Set(topic_ids[&t.slug]),
+        });
+    }
+    article_topic::Entity::insert_many(article_tags)
+        .on_conflict(
+            OnConflict::columns([
+                article_topic::Column::ArticleId,
+                article_topic::Column::TopicId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .try_insert()
+        .exec(&txn)
+        .await?;
+    for kind in PointKind::ALL {
+        let point_ids: HashMap<String, i64> = points::by_article_ids(&txn, kind, &[article.id])
             .await?
             .into_iter()
             .map(|p| (p.slug, p.id))
             .collect();
-
-    let mut article_tags = Vec::new();
-    let mut reform_tags = Vec::new();
-    let mut reaction_tags = Vec::new();
-    for t in &file.topics {
-        let topic_id = topic_ids[&t.slug];
-        if t.article {
-            article_tags.push(article_topic::ActiveModel {
-                article_id: Set(article.id),
-                topic_id: Set(topic_id),
-            });
+        let mut pairs = Vec::new();
+        for t in &file.topics {
+            for slug in t.points(kind) {
+                let point_id = *point_ids.get(slug).ok_or_else(|| {
+                    Error::internal(format!(
+                        "seeds/topics.json: no {} with slug {slug:?}",
+                        kind.noun()
+                    ))
+                })?;
+                pairs.push((point_id, topic_ids[&t.slug]));
+            }
         }
-        for slug in &t.reforms {
-            let reform_id = *reform_ids.get(slug).ok_or_else(|| {
-                Error::Io(format!("seeds/topics.json: no reform with slug {slug:?}"))
-            })?;
-            reform_tags.push(reform_topic::ActiveModel {
-                reform_id: Set(reform_id),
-                topic_id: Set(topic_id),
-            });
-        }
-        for slug in &t.reactions {
-            let reaction_id = *reaction_ids.get(slug).ok_or_else(|| {
-                Error::Io(format!("seeds/topics.json: no reaction with slug {slug:?}"))
-            })?;
-            reaction_tags.push(reaction_topic::ActiveModel {
-                reaction_id: Set(reaction_id),
-                topic_id: Set(topic_id),
-            });
-        }
+        points::add_tags(&txn, kind, &pairs).await?;
     }
-    let keep = |columns: [&str; 2]| {
-        OnConflict::columns(columns.map(sea_orm::sea_query::Alias::new))
-            .do_nothing()
-            .to_owned()
-    };
-    article_topic::Entity::insert_many(article_tags)
-        .on_conflict(keep(["article_id", "topic_id"]))
-        .try_insert()
-        .exec(&txn)
-        .await?;
-    reform_topic::Entity::insert_many(reform_tags)
-        .on_conflict(keep(["reform_id", "topic_id"]))
-        .try_insert()
-        .exec(&txn)
-        .await?;
-    reaction_topic::Entity::insert_many(reaction_tags)
-        .on_conflict(keep(["reaction_id", "topic_id"]))
-        .try_insert()
-        .exec(&txn)
-        .await?;
     if let Some(article) = created {
         record_created(&txn, &[article], SEED_EDITOR, "ARTICLE_CREATED").await?;
     }
@@ -338,15 +333,7 @@ pub async fn seed_synthetic(
         name: Set(format!("Synthetic topic {i}")),
         description: Set(format!("Synthetic topic number {i}, for load tests.")),
     });
-    topic::Entity::insert_many(topic_rows)
-        .on_conflict(
-            OnConflict::column(topic::Column::Slug)
-                .do_nothing()
-                .to_owned(),
-        )
-        .try_insert()
-        .exec(&txn)
-        .await?;
+    insert_topics(&txn, topic_rows).await?;
     let mut sql = SqlBuilder::new(
         txn.get_database_backend(),
         "SELECT t.id, t.slug, t.name, t.description FROM topics t WHERE t.slug LIKE 'synthetic-topic-%' ORDER BY t.id",

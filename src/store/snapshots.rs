@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     content::{PointSnapshot, SNAPSHOT_SCHEMA, SectionSnapshot, Snapshot, TopicRef},
-    entities::{article, article_topic, reaction, reaction_topic, reform, reform_topic, section},
+    entities::{article, article_topic, section},
     error::Result,
 };
 
@@ -55,31 +55,32 @@ pub async fn load_many(
 ) -> Result<Vec<Snapshot>> {
     let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
     let mut by_article: HashMap<i64, Vec<section::Model>> = HashMap::new();
-    let mut points_of: [HashMap<i64, Vec<Point>>; 2] = [HashMap::new(), HashMap::new()];
+    let mut points_by_section: [HashMap<i64, Vec<Point>>; 2] = [HashMap::new(), HashMap::new()];
     for chunk in ids.chunks(CHUNK) {
         for s in sections::by_article_ids(db, chunk).await? {
             by_article.entry(s.article_id).or_default().push(s);
         }
-        for (i, kind) in [PointKind::Reform, PointKind::Reaction]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, kind) in PointKind::ALL.into_iter().enumerate() {
             for p in points::by_article_ids(db, kind, chunk).await? {
-                points_of[i].entry(p.section_id).or_default().push(p);
+                points_by_section[i]
+                    .entry(p.section_id)
+                    .or_default()
+                    .push(p);
             }
         }
     }
     let article_tags = tags(db, Tagged::Article, &ids).await?;
     let mut point_tags = Vec::new();
-    for (i, kind) in [PointKind::Reform, PointKind::Reaction]
-        .into_iter()
-        .enumerate()
-    {
-        let ids: Vec<i64> = points_of[i].values().flatten().map(|p| p.id).collect();
+    for (i, kind) in PointKind::ALL.into_iter().enumerate() {
+        let ids: Vec<i64> = points_by_section[i]
+            .values()
+            .flatten()
+            .map(|p| p.id)
+            .collect();
         point_tags.push(tags(db, Tagged::Point(kind), &ids).await?);
     }
     let snapshot_points = |i: usize, section_id: i64| -> Vec<PointSnapshot> {
-        points_of[i]
+        points_by_section[i]
             .get(&section_id)
             .into_iter()
             .flatten()
@@ -211,14 +212,12 @@ pub async fn apply(
     }
 
     // Points of each kind: park all, update or insert each, delete the rest.
-    for kind in [PointKind::Reform, PointKind::Reaction] {
-        let list = |s: &SectionSnapshot| -> Vec<PointSnapshot> {
-            match kind {
-                PointKind::Reform => s.reforms.clone(),
-                PointKind::Reaction => s.reactions.clone(),
-            }
-        };
-        let current_points: Vec<PointSnapshot> = current.sections.iter().flat_map(list).collect();
+    for kind in PointKind::ALL {
+        let current_points: Vec<&PointSnapshot> = current
+            .sections
+            .iter()
+            .flat_map(|s| points_of(s, kind))
+            .collect();
         if !current_points.is_empty() {
             park(db, kind.table(), "article_id", article.id).await?;
         }
@@ -233,36 +232,29 @@ pub async fn apply(
             .iter()
             .zip(&section_ids)
             .flat_map(|(s, sid)| {
-                let points = match kind {
-                    PointKind::Reform => &s.reforms,
-                    PointKind::Reaction => &s.reactions,
-                };
-                points.iter().enumerate().map(move |(i, p)| (*sid, i, p))
+                points_of(s, kind)
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, p)| (*sid, i, p))
             })
             .collect();
         for (section_id, i, p) in targets {
-            let position = i as i32 + 1;
+            let row = Point {
+                id: p.id.unwrap_or_default(),
+                article_id: article.id,
+                section_id,
+                position: i as i32 + 1,
+                slug: p.slug.clone(),
+                title: p.title.clone(),
+                description: p.description.clone(),
+            };
             let id = match p.id {
                 Some(id) => {
-                    let mut sql = SqlBuilder::new(backend, "UPDATE ");
-                    sql.push(kind.table())
-                        .push(" SET section_id = ")
-                        .bind(section_id)
-                        .push(", position = ")
-                        .bind(position)
-                        .push(", slug = ")
-                        .bind(p.slug.clone())
-                        .push(", title = ")
-                        .bind(p.title.clone())
-                        .push(", description = ")
-                        .bind(p.description.clone())
-                        .push(" WHERE id = ")
-                        .bind(id);
-                    db.execute_raw(sql.build()).await?;
+                    points::update(db, kind, &row).await?;
                     kept.insert(id);
                     id
                 }
-                None => insert_point(db, kind, article.id, section_id, position, p).await?,
+                None => points::insert(db, kind, row).await?.id,
             };
             let before = current_tags.get(&id).copied().unwrap_or_default();
             tag_changes.push((id, before, &p.topics));
@@ -272,7 +264,7 @@ pub async fn apply(
             .filter_map(|p| p.id)
             .filter(|id| !kept.contains(id))
             .collect();
-        delete_ids(db, kind.table(), &gone).await?;
+        points::delete(db, kind, &gone).await?;
         for (id, before, after) in tag_changes {
             retag(db, Tagged::Point(kind), id, before, after).await?;
         }
@@ -303,40 +295,12 @@ pub async fn apply(
     })
 }
 
-async fn insert_point(
-    db: &impl ConnectionTrait,
-    kind: PointKind,
-    article_id: i64,
-    section_id: i64,
-    position: i32,
-    p: &PointSnapshot,
-) -> Result<i64> {
-    Ok(match kind {
-        PointKind::Reform => {
-            let row = reform::ActiveModel {
-                id: NotSet,
-                article_id: Set(article_id),
-                section_id: Set(section_id),
-                position: Set(position),
-                slug: Set(p.slug.clone()),
-                title: Set(p.title.clone()),
-                description: Set(p.description.clone()),
-            };
-            reform::Entity::insert(row).exec(db).await?.last_insert_id
-        }
-        PointKind::Reaction => {
-            let row = reaction::ActiveModel {
-                id: NotSet,
-                article_id: Set(article_id),
-                section_id: Set(section_id),
-                position: Set(position),
-                slug: Set(p.slug.clone()),
-                title: Set(p.title.clone()),
-                description: Set(p.description.clone()),
-            };
-            reaction::Entity::insert(row).exec(db).await?.last_insert_id
-        }
-    })
+/// The points of `kind` under a section of a snapshot.
+fn points_of(section: &SectionSnapshot, kind: PointKind) -> &[PointSnapshot] {
+    match kind {
+        PointKind::Reform => &section.reforms,
+        PointKind::Reaction => &section.reactions,
+    }
 }
 
 /// Sets the tags of one tagged item from `before` to `after` (by topic id).
@@ -378,21 +342,9 @@ async fn retag(
                 });
             article_topic::Entity::insert_many(rows).exec(db).await?;
         }
-        Tagged::Point(PointKind::Reform) => {
-            let rows = added.into_iter().map(|topic_id| reform_topic::ActiveModel {
-                reform_id: Set(id),
-                topic_id: Set(topic_id),
-            });
-            reform_topic::Entity::insert_many(rows).exec(db).await?;
-        }
-        Tagged::Point(PointKind::Reaction) => {
-            let rows = added
-                .into_iter()
-                .map(|topic_id| reaction_topic::ActiveModel {
-                    reaction_id: Set(id),
-                    topic_id: Set(topic_id),
-                });
-            reaction_topic::Entity::insert_many(rows).exec(db).await?;
+        Tagged::Point(kind) => {
+            let pairs: Vec<(i64, i64)> = added.into_iter().map(|topic_id| (id, topic_id)).collect();
+            points::add_tags(db, kind, &pairs).await?;
         }
     }
     Ok(())

@@ -12,57 +12,75 @@ use crate::{
     store::points::{Point, PointKind},
 };
 
-/// A new reform.
-#[derive(InputObject)]
-pub struct CreateReformInput {
-    /// The section it stands under.
-    pub section_id: ID,
-    /// Its label: one line, 1 to 300 characters, without ": ".
-    pub title: String,
-    /// What the reform was, up to 100,000 characters.
-    pub description: String,
-    /// Slug, unique among the article's reforms (default: derived from the title).
-    pub slug: Option<String>,
-    /// 1-based position within the section; the ones from there on move down (default: last).
-    pub position: Option<i32>,
+/// Declares the create and update inputs of one point kind, `$what` (`"reform"`), and how
+/// they become the editing layer's values. (A macro because the two kinds' GraphQL types differ
+/// in name and description only, which generics cannot express.)
+macro_rules! point_inputs {
+    ($create:ident, $update:ident, $what:literal) => {
+        #[doc = concat!("A new ", $what, ".")]
+        #[derive(InputObject)]
+        pub struct $create {
+            /// The section it stands under.
+            pub section_id: ID,
+            /// Its label: one line, 1 to 300 characters, without ": ".
+            pub title: String,
+            #[doc = concat!("What the ", $what, " was, up to 100,000 characters.")]
+            pub description: String,
+            #[doc = concat!("Slug, unique among the article's ", $what, "s (default: derived from the title).")]
+            pub slug: Option<String>,
+            /// 1-based position within the section; the ones from there on move down (default: last).
+            pub position: Option<i32>,
+        }
+
+        impl CreateInput for $create {
+            fn section_id(&self) -> &ID {
+                &self.section_id
+            }
+
+            fn into_new_point(self, section_id: i64) -> NewPoint {
+                NewPoint {
+                    section_id,
+                    title: self.title,
+                    description: self.description,
+                    slug: self.slug,
+                    position: self.position,
+                }
+            }
+        }
+
+        #[doc = concat!("Changes to a ", $what, "; omitted fields stay as they are.")]
+        #[derive(InputObject)]
+        pub struct $update {
+            /// A new label.
+            pub title: Option<String>,
+            /// A new text.
+            pub description: Option<String>,
+            #[doc = concat!("A new slug, unique among the article's ", $what, "s.")]
+            pub slug: Option<String>,
+        }
+
+        impl From<$update> for PointChanges {
+            fn from(input: $update) -> Self {
+                Self {
+                    title: input.title,
+                    description: input.description,
+                    slug: input.slug,
+                }
+            }
+        }
+    };
 }
 
-/// Changes to a reform; omitted fields stay as they are.
-#[derive(InputObject)]
-pub struct UpdateReformInput {
-    /// A new label.
-    pub title: Option<String>,
-    /// A new text.
-    pub description: Option<String>,
-    /// A new slug, unique among the article's reforms.
-    pub slug: Option<String>,
+/// A create input of either kind: its section, still encoded, and the rest.
+trait CreateInput {
+    /// The section's global ID as the client sent it.
+    fn section_id(&self) -> &ID;
+    /// The new point under the section with this (decoded) id.
+    fn into_new_point(self, section_id: i64) -> NewPoint;
 }
 
-/// A new reaction.
-#[derive(InputObject)]
-pub struct CreateReactionInput {
-    /// The section it stands under.
-    pub section_id: ID,
-    /// Its label: one line, 1 to 300 characters, without ": ".
-    pub title: String,
-    /// What the reaction was, up to 100,000 characters.
-    pub description: String,
-    /// Slug, unique among the article's reactions (default: derived from the title).
-    pub slug: Option<String>,
-    /// 1-based position within the section; the ones from there on move down (default: last).
-    pub position: Option<i32>,
-}
-
-/// Changes to a reaction; omitted fields stay as they are.
-#[derive(InputObject)]
-pub struct UpdateReactionInput {
-    /// A new label.
-    pub title: Option<String>,
-    /// A new text.
-    pub description: Option<String>,
-    /// A new slug, unique among the article's reactions.
-    pub slug: Option<String>,
-}
+point_inputs!(CreateReformInput, UpdateReformInput, "reform");
+point_inputs!(CreateReactionInput, UpdateReactionInput, "reaction");
 
 fn section_id(id: GlobalId) -> Option<i64> {
     match id {
@@ -84,32 +102,11 @@ fn point_id(kind: PointKind) -> fn(GlobalId) -> Option<i64> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn create(
-    ctx: &Context<'_>,
-    kind: PointKind,
-    section: &ID,
-    title: String,
-    description: String,
-    slug: Option<String>,
-    position: Option<i32>,
-) -> Result<Point> {
+async fn create(ctx: &Context<'_>, kind: PointKind, input: impl CreateInput) -> Result<Point> {
     let (editing, editor) = editor(ctx)?;
-    let section_id = decode("sectionId", section, section_id)?;
-    let point = points::create(
-        editing,
-        &editor,
-        kind,
-        NewPoint {
-            section_id,
-            title,
-            description,
-            slug,
-            position,
-        },
-    )
-    .await?;
-    Ok(point)
+    let section_id = decode("sectionId", input.section_id(), section_id)?;
+    let point = input.into_new_point(section_id);
+    Ok(points::create(editing, &editor, kind, point).await?)
 }
 
 async fn update(
@@ -144,16 +141,7 @@ impl PointMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new reform.")] input: CreateReformInput,
     ) -> Result<ReformPayload> {
-        let point = create(
-            ctx,
-            PointKind::Reform,
-            &input.section_id,
-            input.title,
-            input.description,
-            input.slug,
-            input.position,
-        )
-        .await?;
+        let point = create(ctx, PointKind::Reform, input).await?;
         Ok(ReformPayload {
             reform: Reform(point),
         })
@@ -166,12 +154,7 @@ impl PointMutation {
         #[graphql(desc = "The reform's ID.")] id: ID,
         #[graphql(desc = "What to change.")] input: UpdateReformInput,
     ) -> Result<ReformPayload> {
-        let changes = PointChanges {
-            title: input.title,
-            description: input.description,
-            slug: input.slug,
-        };
-        let point = update(ctx, PointKind::Reform, &id, changes).await?;
+        let point = update(ctx, PointKind::Reform, &id, input.into()).await?;
         Ok(ReformPayload {
             reform: Reform(point),
         })
@@ -192,16 +175,7 @@ impl PointMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new reaction.")] input: CreateReactionInput,
     ) -> Result<ReactionPayload> {
-        let point = create(
-            ctx,
-            PointKind::Reaction,
-            &input.section_id,
-            input.title,
-            input.description,
-            input.slug,
-            input.position,
-        )
-        .await?;
+        let point = create(ctx, PointKind::Reaction, input).await?;
         Ok(ReactionPayload {
             reaction: Reaction(point),
         })
@@ -214,12 +188,7 @@ impl PointMutation {
         #[graphql(desc = "The reaction's ID.")] id: ID,
         #[graphql(desc = "What to change.")] input: UpdateReactionInput,
     ) -> Result<ReactionPayload> {
-        let changes = PointChanges {
-            title: input.title,
-            description: input.description,
-            slug: input.slug,
-        };
-        let point = update(ctx, PointKind::Reaction, &id, changes).await?;
+        let point = update(ctx, PointKind::Reaction, &id, input.into()).await?;
         Ok(ReactionPayload {
             reaction: Reaction(point),
         })
