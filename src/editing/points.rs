@@ -82,14 +82,6 @@ async fn commit(
     tx::commit_update(ed, txn, article, change).await
 }
 
-fn siblings(kind: PointKind, section_id: i64) -> Siblings {
-    Siblings {
-        table: kind.table(),
-        column: "section_id",
-        id: section_id,
-    }
-}
-
 /// The point with this id, or `NOT_FOUND`.
 pub(super) async fn find(txn: &DatabaseTransaction, kind: PointKind, id: i64) -> Result<Point> {
     points::by_ids(txn, kind, &[id])
@@ -134,7 +126,7 @@ pub async fn create(ed: &Editing, editor: &str, kind: PointKind, input: NewPoint
         validate::MAX_POINTS_PER_ARTICLE,
     )?;
     let section = sections::find(&txn, input.section_id).await?;
-    let position = siblings(kind, section.id)
+    let position = Siblings::points_of(kind, section.id)
         .open(&txn, input.position)
         .await?;
     let slug = match slug {
@@ -198,7 +190,7 @@ pub async fn delete(ed: &Editing, editor: &str, kind: PointKind, id: i64) -> Res
     let txn = tx::begin(&ed.db).await?;
     let (article, point) = find_locked(&txn, kind, id).await?;
     points::delete(&txn, kind, &[id]).await?;
-    siblings(kind, point.section_id)
+    Siblings::points_of(kind, point.section_id)
         .close(&txn, point.position)
         .await?;
     commit(ed, txn, &article, editor, kind, Action::Deleted, id).await?;

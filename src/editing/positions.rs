@@ -31,6 +31,15 @@ impl Siblings {
         }
     }
 
+    /// The reforms or reactions of a section.
+    pub fn points_of(kind: crate::store::points::PointKind, section_id: i64) -> Self {
+        Self {
+            table: kind.table(),
+            column: "section_id",
+            id: section_id,
+        }
+    }
+
     /// The rows the store shifts.
     fn children(self) -> Children {
         Children {

@@ -164,15 +164,13 @@ pub async fn apply(
     if (&target.slug, &target.title, &target.summary)
         != (&current.slug, &current.title, &current.summary)
     {
-        let mut sql = SqlBuilder::new(backend, "UPDATE articles SET slug = ");
-        sql.bind(target.slug.clone())
-            .push(", title = ")
-            .bind(target.title.clone())
-            .push(", summary = ")
-            .bind(target.summary.clone())
-            .push(" WHERE id = ")
-            .bind(article.id);
-        db.execute_raw(sql.build()).await?;
+        let renamed = article::Model {
+            slug: target.slug.clone(),
+            title: target.title.clone(),
+            summary: target.summary.clone(),
+            ..article.clone()
+        };
+        super::articles::update_fields(db, &renamed).await?;
     }
 
     // Sections: park all, then give each target section its final row.

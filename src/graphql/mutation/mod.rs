@@ -51,7 +51,7 @@ pub(crate) fn editor<'a>(ctx: &Context<'a>) -> Result<(&'a Editing, String)> {
     }
     let editing = ctx
         .data::<Editing>()
-        .map_err(|_| Error::Io("the editing service is not configured".into()))?;
+        .map_err(|_| Error::internal("the editing service is not configured"))?;
     Ok((editing, name))
 }
 

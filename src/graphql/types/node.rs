@@ -73,7 +73,7 @@ pub async fn resolve(ctx: &async_graphql::Context<'_>, id: GlobalId) -> Result<O
 
 /// A parent row that must exist (a foreign key guarantees it); its absence is internal.
 pub fn require<T>(row: Option<T>, what: &str) -> Result<T> {
-    row.ok_or_else(|| Error::Io(format!("dangling reference to a missing {what}")).extend())
+    row.ok_or_else(|| Error::internal(format!("dangling reference to a missing {what}")).extend())
 }
 
 /// Decodes an ID argument.
