@@ -290,7 +290,7 @@ pub fn check_depth(doc: &ExecutableDocument, limits: &QueryLimits) -> Result<()>
     let mut memo = HashMap::new();
     for (_, op) in doc.operations.iter() {
         let summary = Summary::of(&op.node.selection_set.node);
-        if expanded_depth(&summary, &summaries, &mut memo) > limits.max_depth as u64 {
+        if expanded_total(&summary, &summaries, Count::Depth, &mut memo) > limits.max_depth as u64 {
             return Err(Error::limit(
                 "depth",
                 "The query is nested too deep; nest fewer selection sets.",
@@ -336,63 +336,6 @@ fn reachable<'s, 'a>(
         }
         None
     })
-}
-
-/// The field depth of `start` with every fragment spread expanded: the deepest of its own
-/// fields and, for each spread, the depth it stands at plus the fragment's own. Fragment
-/// depths are memoized in `memo`; walked iteratively, so a long chain of fragments cannot
-/// overflow the stack.
-fn expanded_depth<'a>(
-    start: &Summary<'a>,
-    summaries: &HashMap<&'a str, Summary<'a>>,
-    memo: &mut HashMap<&'a str, u64>,
-) -> u64 {
-    let mut depth = start.depth;
-    for &(name, at) in &start.spread_depths {
-        depth = depth.max(at + fragment_depth(name, summaries, memo));
-    }
-    depth
-}
-
-fn fragment_depth<'a>(
-    name: &'a str,
-    summaries: &HashMap<&'a str, Summary<'a>>,
-    memo: &mut HashMap<&'a str, u64>,
-) -> u64 {
-    if let Some(&depth) = memo.get(name) {
-        return depth;
-    }
-    let Some(summary) = summaries.get(name) else {
-        return 0;
-    };
-    // (fragment, its summary, next spread, deepest so far), as in `fragment_total`.
-    let mut in_progress: HashSet<&str> = HashSet::from([name]);
-    let mut stack = vec![(name, summary, 0usize, summary.depth)];
-    loop {
-        let top = stack.last_mut().expect("stack is never empty here");
-        if let Some(&(next, at)) = top.1.spread_depths.get(top.2) {
-            top.2 += 1;
-            if let Some(&depth) = memo.get(next) {
-                top.3 = top.3.max(at + depth);
-            } else if !in_progress.contains(next)
-                && let Some(summary) = summaries.get(next)
-            {
-                in_progress.insert(next);
-                stack.push((next, summary, 0, summary.depth));
-            }
-        } else {
-            let (done, _, _, depth) = stack.pop().expect("stack is never empty here");
-            in_progress.remove(done);
-            memo.insert(done, depth);
-            match stack.last_mut() {
-                Some(parent) => {
-                    let at = parent.1.spread_depths[parent.2 - 1].1;
-                    parent.3 = parent.3.max(at + depth);
-                }
-                None => return depth,
-            }
-        }
-    }
 }
 
 /// Formats a saturated count readably.
@@ -473,20 +416,22 @@ impl<'a> Summary<'a> {
     }
 }
 
-/// The `pick` count of `start` after expanding every fragment spread
-/// recursively, with saturating arithmetic. Totals per fragment are memoized
-/// in `memo` (which must always be used with the same `pick`); a fragment
-/// reached again while it is being expanded (a cycle) counts as zero.
+/// The `pick` measure of `start` after expanding every fragment spread recursively (a sum
+/// of counts, saturating, or the deepest nesting). Values per fragment are memoized in `memo`
+/// (which must always be used with the same `pick`); a fragment reached again while it is
+/// being expanded (a cycle) counts as zero. Walked iteratively, so a long chain of fragments
+/// cannot overflow the stack.
 fn expanded_total<'a>(
     start: &Summary<'a>,
     summaries: &HashMap<&'a str, Summary<'a>>,
     pick: Count,
     memo: &mut HashMap<&'a str, u64>,
 ) -> u64 {
-    let (direct, spreads) = pick.of(start);
-    let mut total = direct;
-    for &name in spreads {
-        total = total.saturating_add(fragment_total(name, summaries, pick, memo));
+    let mut total = pick.own(start);
+    let mut i = 0;
+    while let Some((name, at)) = pick.spread(start, i) {
+        i += 1;
+        total = pick.combine(total, at, fragment_total(name, summaries, pick, memo));
     }
     total
 }
@@ -503,49 +448,73 @@ fn fragment_total<'a>(
     let Some(summary) = summaries.get(name) else {
         return 0;
     };
-    // Iterative depth-first walk: (fragment, its summary, next spread, total so far).
+    // Iterative depth-first walk: (fragment, its summary, next spread, value so far).
     let mut in_progress: HashSet<&str> = HashSet::from([name]);
-    let mut stack = vec![(name, summary, 0usize, pick.of(summary).0)];
+    let mut stack = vec![(name, summary, 0usize, pick.own(summary))];
     loop {
         let top = stack.last_mut().expect("stack is never empty here");
-        let spreads = pick.of(top.1).1;
-        if let Some(&next) = spreads.get(top.2) {
+        if let Some((next, at)) = pick.spread(top.1, top.2) {
             top.2 += 1;
             if let Some(&total) = memo.get(next) {
-                top.3 = top.3.saturating_add(total);
+                top.3 = pick.combine(top.3, at, total);
             } else if !in_progress.contains(next)
                 && let Some(summary) = summaries.get(next)
             {
                 in_progress.insert(next);
-                stack.push((next, summary, 0, pick.of(summary).0));
+                stack.push((next, summary, 0, pick.own(summary)));
             }
         } else {
             let (done, _, _, total) = stack.pop().expect("stack is never empty here");
             in_progress.remove(done);
             memo.insert(done, total);
             match stack.last_mut() {
-                Some(parent) => parent.3 = parent.3.saturating_add(total),
+                Some(parent) => {
+                    let (_, at) = pick
+                        .spread(parent.1, parent.2 - 1)
+                        .expect("the spread just expanded");
+                    parent.3 = pick.combine(parent.3, at, total);
+                }
                 None => return total,
             }
         }
     }
 }
 
-/// Which expanded count [`expanded_total`] computes.
+/// Which expanded measure [`expanded_total`] computes.
 #[derive(Clone, Copy)]
 enum Count {
     /// Fields at any depth.
     Fields,
     /// Fields at the top level.
     RootFields,
+    /// The deepest field nesting (`{ a { b } }` is 2).
+    Depth,
 }
 
 impl Count {
-    /// The direct count and the spreads to follow, for this kind of count.
-    fn of<'s, 'a>(self, summary: &'s Summary<'a>) -> (u64, &'s [&'a str]) {
+    /// The summary's own value, not following spreads.
+    fn own(self, summary: &Summary<'_>) -> u64 {
         match self {
-            Count::Fields => (summary.fields, &summary.spreads),
-            Count::RootFields => (summary.root_fields, &summary.root_spreads),
+            Count::Fields => summary.fields,
+            Count::RootFields => summary.root_fields,
+            Count::Depth => summary.depth,
+        }
+    }
+
+    /// The `i`th spread to follow, with the number of fields enclosing it.
+    fn spread<'a>(self, summary: &Summary<'a>, i: usize) -> Option<(&'a str, u64)> {
+        match self {
+            Count::Fields => summary.spreads.get(i).map(|&name| (name, 0)),
+            Count::RootFields => summary.root_spreads.get(i).map(|&name| (name, 0)),
+            Count::Depth => summary.spread_depths.get(i).copied(),
+        }
+    }
+
+    /// `value` with a spread at depth `at` whose fragment measures `fragment`.
+    fn combine(self, value: u64, at: u64, fragment: u64) -> u64 {
+        match self {
+            Count::Fields | Count::RootFields => value.saturating_add(fragment),
+            Count::Depth => value.max(at.saturating_add(fragment)),
         }
     }
 }
