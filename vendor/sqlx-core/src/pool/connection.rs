@@ -311,7 +311,13 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // returned to the pool; also of course, if it was dropped due to an error
         // this is simply a band-aid as SQLx-next connections should be able
         // to recover from cancellations
-        if let Err(error) = self.raw.ping().await {
+        //
+        // Annals patch: `flush` (finish whatever is in flight: unsent messages, results not yet
+        // read, a queued rollback) instead of `ping`. On PostgreSQL `ping` is a Sync and a wait
+        // for ReadyForQuery: a full round trip per released connection, i.e. per statement,
+        // even when the connection is idle and clean. `flush` costs nothing then, and does
+        // everything `ping` did for a connection left mid-statement. See vendor/README.md.
+        if let Err(error) = self.raw.flush().await {
             tracing::warn!(
                 %error,
                 "error occurred while testing the connection on-release",
