@@ -76,12 +76,11 @@ fn response_key(field: &Field) -> &str {
         .map_or(field.name.node.as_str(), |a| a.node.as_str())
 }
 
+/// Response keys in selection order, each with the sub-selections it merges.
+type Keys<'a> = Vec<(&'a str, Vec<&'a SelectionSet>)>;
+
 /// The response keys `sets` select, in order, each with the sub-selections it merges.
-fn collect<'a>(
-    sets: &[&'a SelectionSet],
-    fragments: &'a Fragments,
-    out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
-) {
+fn collect<'a>(sets: &[&'a SelectionSet], fragments: &'a Fragments, out: &mut Keys<'a>) {
     for_each_field(sets, "", fragments, 0, &mut |field, _| {
         let key = response_key(field);
         let sub = &field.selection_set.node;
@@ -92,31 +91,64 @@ fn collect<'a>(
     });
 }
 
-/// Re-orders `value` (the result of `sets`) in place.
+/// Re-orders `value` (the result of `sets`) in place. The keys of a selection are collected
+/// once for all the items of a list, and an object already in selection order (fields that
+/// completed in order) is left where it is: only its children are visited.
 fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
+    if !matches!(value, Value::Object(_) | Value::List(_)) {
+        return;
+    }
+    let mut keys = Vec::new();
+    collect(sets, fragments, &mut keys);
+    reorder_by(value, &keys, fragments);
+}
+
+/// Re-orders `value` by `keys`, the collected keys of its selection.
+fn reorder_by(value: &mut Value, keys: &Keys<'_>, fragments: &Fragments) {
     match value {
         Value::Object(map) => {
-            let mut keys = Vec::new();
-            collect(sets, fragments, &mut keys);
-            let mut old = std::mem::take(map);
-            let mut ordered = IndexMap::with_capacity(old.len());
+            if !in_order(map, keys) {
+                let mut old = std::mem::take(map);
+                let mut ordered = IndexMap::with_capacity(old.len());
+                for (key, _) in keys {
+                    if let Some((name, child)) = old.swap_remove_entry(*key) {
+                        ordered.insert(name, child);
+                    }
+                }
+                // Nothing should be left; keep whatever is, rather than lose it.
+                ordered.extend(old);
+                *map = ordered;
+            }
             for (key, subs) in keys {
-                if let Some((name, mut child)) = old.swap_remove_entry(key) {
-                    reorder(&mut child, &subs, fragments);
-                    ordered.insert(name, child);
+                if let Some(child) = map.get_mut(*key) {
+                    reorder(child, subs, fragments);
                 }
             }
-            // Nothing should be left; keep whatever is, rather than lose it.
-            ordered.extend(old);
-            *map = ordered;
         }
         Value::List(items) => {
             for item in items {
-                reorder(item, sets, fragments);
+                reorder_by(item, keys, fragments);
             }
         }
         _ => {}
     }
+}
+
+/// Whether `map`'s keys come in the order of `keys` (a key may be missing: a failed or
+/// skipped field) and `map` holds nothing else.
+fn in_order(map: &IndexMap<Name, Value>, keys: &Keys<'_>) -> bool {
+    let mut next = map.keys().peekable();
+    for (key, _) in keys {
+        match next.peek() {
+            Some(name) if name.as_str() == *key => {
+                next.next();
+            }
+            Some(_) if map.contains_key(*key) => return false,
+            Some(_) => {}
+            None => return true,
+        }
+    }
+    next.peek().is_none()
 }
 
 /// Writes `null` where a field failed, as the specification wants (6.4.4, "Handling Execution
@@ -243,6 +275,7 @@ pub fn selection_order(data: &mut Value, set: &SelectionSet, fragments: &Fragmen
 mod tests {
     use super::*;
     use async_graphql::parser::{parse_query, types::DocumentOperations};
+    use proptest::prelude::*;
 
     #[test]
     fn keys_follow_the_selection_set() {
@@ -259,5 +292,56 @@ mod tests {
             serde_json::to_string(&value).unwrap(),
             r#"{"b":[{"z":3,"y":2,"a":1}],"a":{"q":1}}"#
         );
+    }
+
+    #[test]
+    fn every_item_of_a_list_is_ordered_whatever_order_it_came_in() {
+        let query = "{ x { a b { d c } e } }";
+        // Items in selection order, reversed, and with a field missing (a failed field).
+        let data = serde_json::json!({ "x": [
+            { "a": 1, "b": { "d": 1, "c": 2 }, "e": 3 },
+            { "e": 3, "b": { "c": 2, "d": 1 }, "a": 1 },
+            { "e": 3, "a": 1 },
+        ] });
+        let doc = parse_query(query).unwrap();
+        let DocumentOperations::Single(op) = &doc.operations else {
+            panic!()
+        };
+        let mut value = Value::from_json(data).unwrap();
+        selection_order(&mut value, &op.node.selection_set.node, &doc.fragments);
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"x":[{"a":1,"b":{"d":1,"c":2},"e":3},{"a":1,"b":{"d":1,"c":2},"e":3},{"a":1,"e":3}]}"#
+        );
+    }
+
+    proptest! {
+        /// Whatever order an object's fields completed in, they come out in selection order.
+        #[test]
+        fn any_completion_order_comes_out_in_selection_order(
+            order in proptest::sample::subsequence((0..8).collect::<Vec<usize>>(), 0..=8)
+                .prop_shuffle(),
+        ) {
+            let names: Vec<String> = (0..8).map(|i| format!("f{i}")).collect();
+            let query = format!("{{ {} }}", names.join(" "));
+            let doc = parse_query(&query).unwrap();
+            let DocumentOperations::Single(op) = &doc.operations else {
+                panic!()
+            };
+            let mut map = IndexMap::new();
+            for &i in &order {
+                map.insert(Name::new(&names[i]), Value::from(i as i32));
+            }
+            let mut value = Value::Object(map);
+            selection_order(&mut value, &op.node.selection_set.node, &doc.fragments);
+            let Value::Object(map) = value else { panic!() };
+            let got: Vec<usize> = map.values().map(|v| match v {
+                Value::Number(n) => n.as_u64().unwrap() as usize,
+                _ => panic!(),
+            }).collect();
+            let mut want = order.clone();
+            want.sort_unstable();
+            prop_assert_eq!(got, want);
+        }
     }
 }
