@@ -69,6 +69,8 @@ impl ResponseMemory {
             exceeded: AtomicBool::new(false),
             reserved: Mutex::new(None),
             overdraft: Mutex::new(None),
+            held: AtomicU64::new(0),
+            overdrawn: AtomicBool::new(false),
         }))
     }
 
@@ -94,6 +96,10 @@ struct Inner {
     exceeded: AtomicBool,
     reserved: Mutex<Option<OwnedSemaphorePermit>>,
     overdraft: Mutex<Option<OwnedSemaphorePermit>>,
+    /// Bytes `reserved` holds, readable without its lock (every field checks it).
+    held: AtomicU64,
+    /// Whether `overdraft` is held, readable without its lock.
+    overdrawn: AtomicBool,
 }
 
 impl ResponseSize {
@@ -143,6 +149,8 @@ impl ResponseSize {
     pub fn take_reservation(&self) -> Option<Reservation> {
         let reserved = lock(&self.0.reserved).take();
         let overdraft = lock(&self.0.overdraft).take();
+        self.0.held.store(0, Ordering::Relaxed);
+        self.0.overdrawn.store(false, Ordering::Relaxed);
         (reserved.is_some() || overdraft.is_some()).then_some(Reservation {
             _reserved: reserved,
             _overdraft: overdraft,
@@ -158,8 +166,9 @@ impl ResponseSize {
         let Some(memory) = &self.0.memory else {
             return true;
         };
-        let held = self.held_bytes();
-        if used <= held || lock(&self.0.overdraft).is_some() {
+        // The common case, without a lock: within the reservation, or holding the overdraft.
+        let held = self.0.held.load(Ordering::Relaxed);
+        if used <= held || self.0.overdrawn.load(Ordering::Relaxed) {
             return true;
         }
         let units = memory.units_for((used - held).max(GROWTH_STEP));
@@ -173,23 +182,24 @@ impl ResponseSize {
             Ok(permit) = memory.budget.clone().acquire_many_owned(units) => self.hold(permit),
             Ok(token) = memory.overdraft.clone().acquire_owned() => {
                 *lock(&self.0.overdraft) = Some(token);
+                self.0.overdrawn.store(true, Ordering::Relaxed);
             }
         }
         true
     }
 
-    fn held_bytes(&self) -> u64 {
-        lock(&self.0.reserved)
-            .as_ref()
-            .map_or(0, |p| p.num_permits() as u64 * UNIT)
-    }
-
     fn hold(&self, permit: OwnedSemaphorePermit) {
         let mut reserved = lock(&self.0.reserved);
-        match reserved.as_mut() {
-            Some(held) => held.merge(permit),
-            None => *reserved = Some(permit),
-        }
+        let held = match reserved.as_mut() {
+            Some(held) => {
+                held.merge(permit);
+                held
+            }
+            None => reserved.insert(permit),
+        };
+        self.0
+            .held
+            .store(held.num_permits() as u64 * UNIT, Ordering::Relaxed);
     }
 }
 
