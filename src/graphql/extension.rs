@@ -28,6 +28,7 @@ use async_graphql::{
 use super::{
     budget::{Budgets, Standing},
     cost,
+    documents::Documents,
     guards::{self, QueryLimits},
     nul_bytes, order,
     response_size::ResponseSize,
@@ -48,6 +49,8 @@ pub struct Guards {
     pub introspection: bool,
     /// The highest cost a query may have.
     pub max_cost: u64,
+    /// The parsed documents of recent query texts.
+    pub documents: Documents,
 }
 
 impl ExtensionFactory for Guards {
@@ -56,6 +59,7 @@ impl ExtensionFactory for Guards {
             limits: self.limits,
             introspection: self.introspection,
             max_cost: self.max_cost,
+            documents: self.documents.clone(),
             tracker: OnceLock::new(),
             missing_variables: Mutex::new(Vec::new()),
         })
@@ -106,7 +110,7 @@ pub struct Tracker {
     report: Arc<Mutex<Report>>,
     budget: Option<(Arc<Budgets>, String)>,
     /// The parsed document and operation name, to put the response in selection order.
-    document: Arc<OnceLock<(ExecutableDocument, Option<String>)>>,
+    document: Arc<OnceLock<(Arc<ExecutableDocument>, Option<String>)>>,
     /// The response's size so far and its share of the response memory budget.
     size: ResponseSize,
 }
@@ -154,6 +158,7 @@ struct Guard {
     limits: QueryLimits,
     introspection: bool,
     max_cost: u64,
+    documents: Documents,
     tracker: OnceLock<Tracker>,
     /// Required variables the request left out, reported once the document validates.
     missing_variables: Mutex<Vec<ServerError>>,
@@ -298,10 +303,22 @@ impl Extension for Guard {
         guards::check_text(&request.query, &self.limits).map_err(Error::into_server_error)?;
         let operation_name = request.operation_name.clone();
         let variables = request.variables.clone();
-        let doc = request.parsed_query().map_err(|mut err| {
-            code::label(&mut err, Phase::Parse);
-            err
-        })?;
+        let shared = match self.documents.get(&request.query) {
+            Some(doc) => {
+                request.set_parsed_query(ExecutableDocument::clone(&doc));
+                doc
+            }
+            None => {
+                let parsed = request.parsed_query().map_err(|mut err| {
+                    code::label(&mut err, Phase::Parse);
+                    err
+                })?;
+                let doc = Arc::new(parsed.clone());
+                self.documents.put(&request.query, doc.clone());
+                doc
+            }
+        };
+        let doc = &*shared;
         guards::check_document(doc, operation_name.as_deref(), &self.limits)
             .map_err(Error::into_server_error)?;
         nul_bytes::check(doc, &variables)?;
@@ -333,7 +350,7 @@ impl Extension for Guard {
             r.cost = Some(cost);
             r.operation = selected;
         });
-        let _ = tracker.document.set((doc.clone(), operation_name));
+        let _ = tracker.document.set((shared.clone(), operation_name));
         next.run(ctx, request).await
     }
 

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod budget;
 pub mod context;
 pub mod cost;
+pub mod documents;
 pub mod execute;
 pub mod extension;
 pub mod guards;
@@ -74,6 +75,7 @@ pub fn build_schema(
             limits: guards::QueryLimits::from(limits),
             introspection,
             max_cost: limits.complexity as u64,
+            documents: documents::Documents::default(),
         },
     );
     if !introspection {
