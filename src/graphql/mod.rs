@@ -13,6 +13,7 @@ pub mod execute;
 pub mod extension;
 pub mod guards;
 pub mod ids;
+pub mod items;
 pub mod loaders;
 pub mod mutation;
 pub mod nul_bytes;

@@ -219,13 +219,13 @@ macro_rules! connection_type {
         #[async_graphql::Object]
         impl $connection {
             /// The edges of this page, each with its cursor.
-            async fn edges(&self) -> &[$edge] {
-                &self.edges
+            async fn edges(&self) -> $crate::graphql::items::Items<&$edge> {
+                self.edges.iter().collect()
             }
 
             #[doc = concat!("The ", $what, " of this page, without cursors.")]
-            async fn nodes(&self) -> Vec<$node> {
-                self.edges.iter().map(|e| e.node.clone()).collect()
+            async fn nodes(&self) -> $crate::graphql::items::Items<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
             }
 
             /// Information for fetching the next or previous page.

@@ -1,6 +1,6 @@
 //! The `Article` type.
 
-use crate::graphql::batch::load;
+use crate::graphql::{batch::load, items::Items};
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -55,7 +55,7 @@ impl Article {
     }
 
     /// The sections in document order (at most 50 per article; the cost model counts 50).
-    async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
+    async fn sections(&self, ctx: &Context<'_>) -> Result<Items<Section>> {
         let columns = selection::of_field(ctx, selection::SECTION);
         let rows = load(ctx, SectionsOfArticle(self.0.id, columns))
             .await?
@@ -78,7 +78,7 @@ impl Article {
 
     /// Every reform of the article, in document order (an article has at most 32 reforms and
     /// reactions together; the cost model counts 32).
-    async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
+    async fn reforms(&self, ctx: &Context<'_>) -> Result<Items<Reform>> {
         let columns = selection::of_field(ctx, selection::POINT);
         let rows = load(ctx, PointsOfArticle(PointKind::Reform, self.0.id, columns))
             .await?
@@ -88,7 +88,7 @@ impl Article {
 
     /// Every reaction to the events the article describes, in document order (at most 32
     /// reforms and reactions together; the cost model counts 32).
-    async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
+    async fn reactions(&self, ctx: &Context<'_>) -> Result<Items<Reaction>> {
         let columns = selection::of_field(ctx, selection::POINT);
         let rows = load(
             ctx,
@@ -100,7 +100,7 @@ impl Article {
     }
 
     /// The topics the article is tagged with, by name (at most 12; the cost model counts 12).
-    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Items<Topic>> {
         let rows = load(ctx, TopicsOf(Tagged::Article, self.0.id))
             .await?
             .unwrap_or_default();

@@ -1,6 +1,6 @@
 //! The `Reform` and `Reaction` types, which share one shape.
 
-use crate::graphql::batch::load;
+use crate::graphql::{batch::load, items::Items};
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{Article, Section, Topic};
@@ -63,7 +63,7 @@ macro_rules! point_type {
             }
 
             #[doc = concat!("The topics this ", $what, " is tagged with, by name (at most 12; the cost model counts 12).")]
-            async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+            async fn topics(&self, ctx: &Context<'_>) -> Result<Items<Topic>> {
                 let rows = load(ctx, TopicsOf(Tagged::Point($kind), self.0.id))
                     .await?
                     .unwrap_or_default();

@@ -1,6 +1,6 @@
 //! The `Section` type.
 
-use crate::graphql::batch::load;
+use crate::graphql::{batch::load, items::Items};
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{Article, Reaction, Reform};
@@ -65,7 +65,7 @@ impl Section {
 
     /// The reforms under this section, in document order (an article has at most 32 reforms
     /// and reactions; the cost model counts 32).
-    async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
+    async fn reforms(&self, ctx: &Context<'_>) -> Result<Items<Reform>> {
         let columns = selection::of_field(ctx, selection::POINT);
         let rows = load(ctx, PointsOfSection(PointKind::Reform, self.0.id, columns))
             .await?
@@ -75,7 +75,7 @@ impl Section {
 
     /// The reactions under this section, in document order (an article has at most 32 reforms
     /// and reactions; the cost model counts 32).
-    async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
+    async fn reactions(&self, ctx: &Context<'_>) -> Result<Items<Reaction>> {
         let columns = selection::of_field(ctx, selection::POINT);
         let rows = load(
             ctx,

@@ -1,6 +1,6 @@
 //! The `Topic` type.
 
-use crate::graphql::batch::load;
+use crate::graphql::{batch::load, items::Items};
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
@@ -75,7 +75,7 @@ impl Topic {
     }
 
     /// The reforms tagged with this topic (not capped; the cost model counts 100).
-    async fn reforms(&self, ctx: &Context<'_>) -> Result<Vec<Reform>> {
+    async fn reforms(&self, ctx: &Context<'_>) -> Result<Items<Reform>> {
         let columns = selection::of_field(ctx, selection::POINT);
         let rows = load(ctx, PointsOfTopic(PointKind::Reform, self.0.id, columns))
             .await?
@@ -84,7 +84,7 @@ impl Topic {
     }
 
     /// The reactions tagged with this topic (not capped; the cost model counts 100).
-    async fn reactions(&self, ctx: &Context<'_>) -> Result<Vec<Reaction>> {
+    async fn reactions(&self, ctx: &Context<'_>) -> Result<Items<Reaction>> {
         let columns = selection::of_field(ctx, selection::POINT);
         let rows = load(ctx, PointsOfTopic(PointKind::Reaction, self.0.id, columns))
             .await?
