@@ -14,11 +14,14 @@
 #   BENCH_DB=annals_bench  database to (re)create and drop; PGHOST/PGPORT/PGUSER as for psql
 #   PGBENCH_THREADS=2  pgbench -j
 #   SKIP_BUILD=0       1: use the existing target/release/annals
+#   BIN=target/release/annals  the server binary (e.g. a build of an earlier commit)
 #   KEEP_DB=0          1: keep the database afterwards
 #   OUT=bench/out      raw outputs (oha JSON, pgbench logs, captured SQL); git-ignored
 #   CACHED=1           also run each query over GET with the response cache on, and as a
 #                      304 (If-None-Match with the current ETag); the other runs keep the
 #                      response cache off, so they measure execution
+#   SQLITE=1           also run each query on the embedded default: a SQLite file seeded the
+#                      same way, same clients (no SQL ceiling: there is no pgbench for it)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,10 +40,11 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP_DB=${KEEP_DB:-0}
 OUT=${OUT:-$BENCH/out}
 CACHED=${CACHED:-1}
+SQLITE=${SQLITE:-1}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
 URL="" # set once the server has said where it listens
-BIN=$ROOT/target/release/annals
+BIN=${BIN:-$ROOT/target/release/annals} # another build to compare: BIN=/path/to/annals
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -229,6 +233,39 @@ for q in $all; do
     done
 done
 stop_server
+
+# --- the embedded default: SQLite ----------------------------------------------------------
+if [ "$SQLITE" = 1 ]; then
+    log "seeding a SQLite file with $SYNTHETIC synthetic articles"
+    rm -f "$OUT"/bench.sqlite*
+    PG_URL=$DATABASE_URL
+    DATABASE_URL="sqlite://$OUT/bench.sqlite?mode=rwc"
+    DATABASE_URL=$DATABASE_URL ANNALS_LOG=warn "$BIN" seed --synthetic "$SYNTHETIC" >&2
+    log "starting the release server on SQLite"
+    start_server warn "$OUT/server-sqlite.log"
+    for q in $QUERIES; do
+        post "$q" >/dev/null
+        for c in $CLIENTS; do
+            log "$q on SQLite at $c clients: oha ${WARMUP}s warm-up + ${DURATION}s"
+            echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
+            oha_run "$q" "$c" "$WARMUP" /dev/null
+            oha_run "$q" "$c" "$DURATION" "$OUT/$q-sqlite-c$c.oha.json"
+            rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
+            read -r rps p50 p99 ok total < <(jq -r '[.summary.requestsPerSec,
+                .latencyPercentiles.p50, .latencyPercentiles.p99,
+                (.statusCodeDistribution["200"] // 0),
+                ([.statusCodeDistribution[]] | add // 0)] | @tsv' "$OUT/$q-sqlite-c$c.oha.json")
+            [ "$ok" = "$total" ] || log "warning: $q on SQLite at $c clients: only $ok of $total answers were 200"
+            ROWS+=("$(printf '| %s SQLite | %s | %.0f | %.2f ms | %.2f ms | %s | n/a | n/a | %.1f MiB |' \
+                "${q^^}" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
+                "$(awk -v s="$p99" 'BEGIN {print s * 1000}')" "${STATEMENTS[$q]}" \
+                "$(awk -v k="$rss_kib" 'BEGIN {print k / 1024}')")")
+        done
+    done
+    stop_server
+    rm -f "$OUT"/bench.sqlite*
+    DATABASE_URL=$PG_URL
+fi
 
 # --- cached reads over GET -------------------------------------------------------------------
 if [ "$CACHED" = 1 ]; then
