@@ -20,6 +20,8 @@
 #   CACHED=1           also run each query over GET with the response cache on, and as a
 #                      304 (If-None-Match with the current ETag); the other runs keep the
 #                      response cache off, so they measure execution
+#   PAGES=1            also page through the articles: statements for first: 1 vs 100, and
+#                      page 500 (first: 4, after the cursor of page 499) against page 1
 #   SQLITE=1           also run each query on the embedded default: a SQLite file seeded the
 #                      same way, same clients (no SQL ceiling: there is no pgbench for it)
 set -euo pipefail
@@ -41,6 +43,7 @@ KEEP_DB=${KEEP_DB:-0}
 OUT=${OUT:-$BENCH/out}
 CACHED=${CACHED:-1}
 SQLITE=${SQLITE:-1}
+PAGES=${PAGES:-1}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
 URL="" # set once the server has said where it listens
@@ -140,7 +143,7 @@ post() {
 log "capturing the SQL each query sends"
 TRACE=$OUT/server-trace.log
 start_server "warn,annals::sql=trace" "$TRACE"
-declare -A STATEMENTS
+declare -A STATEMENTS PAGE_STATEMENTS
 for q in $QUERIES; do
     post "$q" >"$OUT/$q.response.json" # warm: nothing lazy is left for the counted request
     sleep 0.3
@@ -233,6 +236,54 @@ for q in $all; do
     done
 done
 stop_server
+
+# --- pagination: statements by page size, a deep page against the first ---------------------
+if [ "$PAGES" = 1 ]; then
+    log "starting the release server for the pagination rows"
+    start_server warn "$OUT/server-pages.log"
+    metrics_url=${URL%/graphql}/metrics
+    statements_now() { curl -fsS "$metrics_url" | awk '/^annals_db_statements_total/ {n += $2} END {print n + 0}'; }
+    page_body() { # $1 first, $2 after-cursor or empty
+        local after=""
+        [ -n "$2" ] && after=", after: \\\"$2\\\""
+        printf '{"query":"{ articles(first: %s%s) { nodes { title sections { heading } } pageInfo { endCursor } } }"}' "$1" "$after"
+    }
+    page_post() { curl -fsS -H 'content-type: application/json' --data "$(page_body "$@")" "$URL"; }
+    for first in 1 100; do
+        page_post "$first" "" >/dev/null
+        before=$(statements_now)
+        page_post "$first" "" >/dev/null
+        PAGE_STATEMENTS[$first]=$(($(statements_now) - before))
+        log "articles(first: $first) with sections: ${PAGE_STATEMENTS[$first]} statement(s)"
+    done
+    cursor=""
+    for _ in $(seq 499); do
+        cursor=$(page_post 4 "$cursor" | jq -r '.data.articles.pageInfo.endCursor')
+        [ "$cursor" != null ] || die "fewer than 500 pages of 4 articles (SYNTHETIC=$SYNTHETIC)"
+    done
+    for page in 1 500; do
+        after=""
+        [ "$page" = 500 ] && after=$cursor
+        body=$(page_body 4 "$after")
+        before=$(statements_now)
+        curl -fsS -o /dev/null -H 'content-type: application/json' --data "$body" "$URL"
+        page_statements=$(($(statements_now) - before))
+        for c in $CLIENTS; do
+            log "page $page of 4 articles at $c clients: oha ${WARMUP}s warm-up + ${DURATION}s"
+            oha --no-tui --output-format json -z "${WARMUP}s" -c "$c" -m POST \
+                -H 'content-type: application/json' -d "$body" "$URL" >/dev/null
+            oha --no-tui --output-format json -z "${DURATION}s" -c "$c" -m POST \
+                -H 'content-type: application/json' -d "$body" "$URL" >"$OUT/page$page-c$c.oha.json"
+            read -r rps p50 p99 < <(jq -r '[.summary.requestsPerSec,
+                .latencyPercentiles.p50, .latencyPercentiles.p99] | @tsv' "$OUT/page$page-c$c.oha.json")
+            ROWS+=("$(printf '| page %s (first: 4) | %s | %.0f | %.2f ms | %.2f ms | %s | n/a | n/a | n/a |' \
+                "$page" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
+                "$(awk -v s="$p99" 'BEGIN {print s * 1000}')" "$page_statements")")
+        done
+    done
+    ROWS+=("| articles(first: 1) / (first: 100) with sections | 1 | n/a | n/a | n/a | ${PAGE_STATEMENTS[1]} / ${PAGE_STATEMENTS[100]} | n/a | n/a | n/a |")
+    stop_server
+fi
 
 # --- the embedded default: SQLite ----------------------------------------------------------
 if [ "$SQLITE" = 1 ]; then
