@@ -182,10 +182,26 @@ pgbench_vars() {
 }
 
 # --- load ------------------------------------------------------------------------------------
-oha_run() { # $1 NAME, $2 clients, $3 seconds, $4 output
+oha_run() { # $1 request body, $2 clients, $3 seconds, $4 output
     oha --no-tui --output-format json -z "${3}s" -c "$2" -m POST \
-        -H 'content-type: application/json' -d "$(body_of "$1")" "$URL" >"$4"
+        -H 'content-type: application/json' -d "$1" "$URL" >"$4"
 }
+# measure LABEL BODY CLIENTS OUTPUT: warm-up then a measured oha run of BODY; sets rps, p50,
+# p99 (seconds) and rss_kib (the server's peak RSS over the run), and warns on non-200 answers.
+measure() {
+    log "$1 at $3 clients: oha ${WARMUP}s warm-up + ${DURATION}s"
+    echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true # reset the peak (VmHWM)
+    oha_run "$2" "$3" "$WARMUP" /dev/null
+    oha_run "$2" "$3" "$DURATION" "$4"
+    rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
+    local ok total
+    read -r rps p50 p99 ok total < <(jq -r '[.summary.requestsPerSec,
+        .latencyPercentiles.p50, .latencyPercentiles.p99,
+        (.statusCodeDistribution["200"] // 0),
+        ([.statusCodeDistribution[]] | add // 0)] | @tsv' "$4")
+    [ "$ok" = "$total" ] || log "warning: $1 at $3 clients: only $ok of $total answers were 200"
+}
+ms() { awk -v s="$1" 'BEGIN {print s * 1000}'; } # seconds -> milliseconds
 pgbench_run() { # $1 NAME, $2 clients, $3 seconds -> tps
     # shellcheck disable=SC2046
     pgbench -n -M prepared -c "$2" -j "$PGBENCH_THREADS" -T "$3" $(pgbench_vars "$1") \
@@ -199,16 +215,7 @@ all=$QUERIES
 [ "$BASELINE" = 1 ] && all="baseline $QUERIES"
 for q in $all; do
     for c in $CLIENTS; do
-        log "$q at $c clients: oha ${WARMUP}s warm-up + ${DURATION}s"
-        echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true # reset the peak (VmHWM)
-        oha_run "$q" "$c" "$WARMUP" /dev/null
-        oha_run "$q" "$c" "$DURATION" "$OUT/$q-c$c.oha.json"
-        rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
-        read -r rps p50 p99 ok total < <(jq -r '[.summary.requestsPerSec,
-            .latencyPercentiles.p50, .latencyPercentiles.p99,
-            (.statusCodeDistribution["200"] // 0),
-            ([.statusCodeDistribution[]] | add // 0)] | @tsv' "$OUT/$q-c$c.oha.json")
-        [ "$ok" = "$total" ] || log "warning: $q at $c clients: only $ok of $total answers were 200"
+        measure "$q" "$(body_of "$q")" "$c" "$OUT/$q-c$c.oha.json"
         tps="" pct=""
         if [ "$q" != baseline ]; then
             log "$q at $c clients: pgbench ${WARMUP}s warm-up + ${DURATION}s"
@@ -230,8 +237,8 @@ for q in $all; do
             tps=$(printf '%.0f' "$tps")
         fi
         ROWS+=("$(printf '| %s | %s | %.0f | %.2f ms | %.2f ms | %s | %s | %s | %.1f MiB |' \
-            "${q^^}" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
-            "$(awk -v s="$p99" 'BEGIN {print s * 1000}')" "${STATEMENTS[$q]}" \
+            "${q^^}" "$c" "$rps" "$(ms "$p50")" \
+            "$(ms "$p99")" "${STATEMENTS[$q]}" \
             "${tps:-n/a}" "${pct:-n/a}" "$(awk -v k="$rss_kib" 'BEGIN {print k / 1024}')")")
     done
 done
@@ -269,16 +276,9 @@ if [ "$PAGES" = 1 ]; then
         curl -fsS -o /dev/null -H 'content-type: application/json' --data "$body" "$URL"
         page_statements=$(($(statements_now) - before))
         for c in $CLIENTS; do
-            log "page $page of 4 articles at $c clients: oha ${WARMUP}s warm-up + ${DURATION}s"
-            oha --no-tui --output-format json -z "${WARMUP}s" -c "$c" -m POST \
-                -H 'content-type: application/json' -d "$body" "$URL" >/dev/null
-            oha --no-tui --output-format json -z "${DURATION}s" -c "$c" -m POST \
-                -H 'content-type: application/json' -d "$body" "$URL" >"$OUT/page$page-c$c.oha.json"
-            read -r rps p50 p99 < <(jq -r '[.summary.requestsPerSec,
-                .latencyPercentiles.p50, .latencyPercentiles.p99] | @tsv' "$OUT/page$page-c$c.oha.json")
+            measure "page $page of 4 articles" "$body" "$c" "$OUT/page$page-c$c.oha.json"
             ROWS+=("$(printf '| page %s (first: 4) | %s | %.0f | %.2f ms | %.2f ms | %s | n/a | n/a | n/a |' \
-                "$page" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
-                "$(awk -v s="$p99" 'BEGIN {print s * 1000}')" "$page_statements")")
+                "$page" "$c" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$page_statements")")
         done
     done
     ROWS+=("| articles(first: 1) / (first: 100) with sections | 1 | n/a | n/a | n/a | ${PAGE_STATEMENTS[1]} / ${PAGE_STATEMENTS[100]} | n/a | n/a | n/a |")
@@ -297,19 +297,9 @@ if [ "$SQLITE" = 1 ]; then
     for q in $QUERIES; do
         post "$q" >/dev/null
         for c in $CLIENTS; do
-            log "$q on SQLite at $c clients: oha ${WARMUP}s warm-up + ${DURATION}s"
-            echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
-            oha_run "$q" "$c" "$WARMUP" /dev/null
-            oha_run "$q" "$c" "$DURATION" "$OUT/$q-sqlite-c$c.oha.json"
-            rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
-            read -r rps p50 p99 ok total < <(jq -r '[.summary.requestsPerSec,
-                .latencyPercentiles.p50, .latencyPercentiles.p99,
-                (.statusCodeDistribution["200"] // 0),
-                ([.statusCodeDistribution[]] | add // 0)] | @tsv' "$OUT/$q-sqlite-c$c.oha.json")
-            [ "$ok" = "$total" ] || log "warning: $q on SQLite at $c clients: only $ok of $total answers were 200"
+            measure "$q on SQLite" "$(body_of "$q")" "$c" "$OUT/$q-sqlite-c$c.oha.json"
             ROWS+=("$(printf '| %s SQLite | %s | %.0f | %.2f ms | %.2f ms | %s | n/a | n/a | %.1f MiB |' \
-                "${q^^}" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
-                "$(awk -v s="$p99" 'BEGIN {print s * 1000}')" "${STATEMENTS[$q]}" \
+                "${q^^}" "$c" "$rps" "$(ms "$p50")" "$(ms "$p99")" "${STATEMENTS[$q]}" \
                 "$(awk -v k="$rss_kib" 'BEGIN {print k / 1024}')")")
         done
     done
@@ -339,8 +329,8 @@ if [ "$CACHED" = 1 ]; then
                     .latencyPercentiles.p50, .latencyPercentiles.p99] | @tsv' \
                     "$OUT/$q-get-$kind-c$c.oha.json")
                 ROWS+=("$(printf '| %s GET %s | %s | %.0f | %.2f ms | %.2f ms | 0 | n/a | n/a | n/a |' \
-                    "${q^^}" "$kind" "$c" "$rps" "$(awk -v s="$p50" 'BEGIN {print s * 1000}')" \
-                    "$(awk -v s="$p99" 'BEGIN {print s * 1000}')")")
+                    "${q^^}" "$kind" "$c" "$rps" "$(ms "$p50")" \
+                    "$(ms "$p99")")")
             done
         done
     done
