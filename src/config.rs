@@ -58,6 +58,13 @@ pub struct Config {
     #[arg(long, env = "ANNALS_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 
+    /// Run the common reads (an article, a page of articles, a topic's articles, with their
+    /// sections, reforms, reactions and topics) from a query plan: one batched load per level
+    /// and the response written directly, instead of field by field. Same answers; off is for
+    /// comparing the two.
+    #[arg(long, env = "ANNALS_QUERY_PLANS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub query_plans: bool,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "ANNALS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

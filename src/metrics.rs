@@ -56,6 +56,9 @@ pub const EVENTS_DELIVERED: &str = "annals_events_delivered_total";
 /// Events subscribers missed because they fell too far behind.
 pub const EVENTS_DROPPED: &str = "annals_events_dropped_total";
 
+/// Queries answered from a query plan (`path="planned"`) or whose plan gave up and was
+/// resolved instead (`path="fallback"`); queries without a plan are not counted.
+pub const PLANS: &str = "annals_graphql_query_plans_total";
 /// Queries by where they read: `target` (`primary`, `replica`) and `reason` (`replica`;
 /// for the primary: `no_replica` in rotation, `lsn_wait` ran out, `sticky` editor).
 pub const READS: &str = "annals_db_reads_total";
@@ -164,6 +167,10 @@ fn describe() {
         "GraphQL executions running (holding a permit) or waiting for a permit."
     );
     describe_counter!(STATEMENTS, "SQL statements sent, by kind and outcome.");
+    describe_counter!(
+        PLANS,
+        "Queries answered from a query plan (planned) or resolved after their plan gave up (fallback)."
+    );
     describe_histogram!(
         STATEMENT_DURATION,
         Unit::Seconds,
@@ -328,6 +335,11 @@ pub fn count(name: &'static str, n: u64) {
 /// the recorder is installed (a handle taken before stays a no-op).
 pub fn counter_handle(name: &'static str) -> metrics::Counter {
     counter!(name)
+}
+
+/// Counts one query that ran from its plan or fell back ([`PLANS`]).
+pub fn count_plan(path: &'static str) {
+    counter!(PLANS, "path" => path).increment(1);
 }
 
 /// Counts one query routed to `target` for `reason` ([`READS`]).

@@ -95,6 +95,7 @@ impl App {
                 read_only,
                 faults: db.faults.clone(),
                 changes: Changes::new(Some(version.clone()), purger),
+                query_plans: config.query_plans,
             }),
         );
         let limits = config.limits;

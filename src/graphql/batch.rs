@@ -148,6 +148,11 @@ impl BatchLoader {
         }
     }
 
+    /// The loader that runs the statements (for a query plan, which batches by itself).
+    pub fn content(&self) -> &ContentLoader {
+        &self.loader
+    }
+
     /// A loader for one request over the same data source as this one.
     pub fn for_request(&self) -> Self {
         Self::per_request(self.loader.clone())

@@ -824,7 +824,7 @@ impl Executor {
             // Whatever was resolved before the limit is dropped: one error says why.
             response = Response::from_errors(vec![response_size_error(tracker.size())]);
         }
-        if report.executed {
+        if report.executed && !report.planned {
             tracker.order(&mut response.data);
         }
         let phase = if report.executed {

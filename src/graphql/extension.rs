@@ -31,6 +31,7 @@ use super::{
     documents::Documents,
     guards::{self, QueryLimits},
     nul_bytes, order,
+    plan::{self, QueryPlans},
     response_size::ResponseSize,
 };
 use crate::error::{
@@ -82,6 +83,8 @@ pub struct Report {
     /// The selected operation's type and name (`None`: anonymous), once the document parsed
     /// and named an operation that exists.
     pub operation: Option<(OperationType, Option<String>)>,
+    /// Whether a query plan answered (its data is already in selection order).
+    pub planned: bool,
 }
 
 impl Report {
@@ -111,6 +114,8 @@ pub struct Tracker {
     budget: Option<(Arc<Budgets>, String)>,
     /// The parsed document and operation name, to put the response in selection order.
     document: Arc<OnceLock<(Arc<ExecutableDocument>, Option<String>)>>,
+    /// The request's variables, for a query plan.
+    variables: Arc<OnceLock<Variables>>,
     /// The response's size so far and its share of the response memory budget.
     size: ResponseSize,
 }
@@ -351,6 +356,7 @@ impl Extension for Guard {
             r.operation = selected;
         });
         let _ = tracker.document.set((shared.clone(), operation_name));
+        let _ = tracker.variables.set(variables);
         next.run(ctx, request).await
     }
 
@@ -460,6 +466,15 @@ impl Extension for Guard {
         tracker.update(|r| r.executed = true);
         if tracker.report().dry_run {
             return Response::new(Value::Null);
+        }
+        if ctx.data_opt::<QueryPlans>().is_some()
+            && let Some((doc, name)) = tracker.document.get()
+            && let Some(variables) = tracker.variables.get()
+            && let Some(response) =
+                plan::execute(ctx, doc, name.as_deref(), variables, &tracker.size).await
+        {
+            tracker.update(|r| r.planned = true);
+            return response;
         }
         let mut response = next.run(ctx, operation_name).await;
         if !response.errors.is_empty()

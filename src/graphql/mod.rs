@@ -20,6 +20,7 @@ pub mod nul_bytes;
 pub mod order;
 pub mod pagination;
 pub mod persisted;
+pub mod plan;
 pub mod query;
 pub mod reads;
 pub mod response_size;
@@ -59,6 +60,8 @@ pub struct SchemaData {
     pub faults: crate::db::Faults,
     /// Which caches hear of committed changes.
     pub changes: crate::cache::Changes,
+    /// Whether queries whose selection is known run from a plan ([`plan`]).
+    pub query_plans: bool,
 }
 
 /// Marks a schema whose database is served read-only.
@@ -94,6 +97,9 @@ pub fn build_schema(
             .data(data.db);
         if data.read_only {
             builder = builder.data(ReadOnly);
+        }
+        if data.query_plans {
+            builder = builder.data(plan::QueryPlans);
         }
     }
     builder.finish()

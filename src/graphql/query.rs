@@ -27,6 +27,14 @@ use crate::{
 /// Largest number of IDs `nodes` takes at once.
 const MAX_NODE_IDS: usize = 100;
 
+/// The list `articles` pages through in this order (its cursors name it).
+pub fn articles_list(sort: ArticleSort, descending: bool) -> ListId {
+    ListId(format!(
+        "articles:{sort:?}:{}",
+        if descending { "DESC" } else { "ASC" }
+    ))
+}
+
 /// Reads: articles, their parts, and topics.
 #[derive(Default)]
 pub struct ContentQuery;
@@ -106,10 +114,7 @@ impl ContentQuery {
             ),
             None => (ArticleSort::CreatedAt, false),
         };
-        let list = ListId(format!(
-            "articles:{sort:?}:{}",
-            if descending { "DESC" } else { "ASC" }
-        ));
+        let list = articles_list(sort, descending);
         let filter: store::articles::ArticleFilter = filter.unwrap_or_default().into();
         let total = Total::Articles(filter.clone());
         let connection = PageArgs::new(first, after, last, before)

@@ -129,6 +129,11 @@ impl ResponseSize {
         }
         self.add(bytes).await
     }
+
+    /// Adds `bytes` counted elsewhere (with [`field_bytes`]), as [`Self::add_field`] does.
+    pub async fn add_bytes(&self, bytes: u64) -> bool {
+        self.add(bytes).await
+    }
     /// Whether the response went over its limit.
     pub fn exceeded(&self) -> bool {
         self.0.exceeded.load(Ordering::Relaxed)
@@ -212,6 +217,16 @@ pub struct Reservation {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What [`ResponseSize::add_field`] counts for a field resolved to `value`: its key, and a
+/// scalar's value (a list or an object counts through its own fields).
+pub fn field_bytes(key: &str, value: &Value) -> u64 {
+    let scalar = match value {
+        Value::List(_) | Value::Object(_) => 0,
+        scalar => scalar_size(scalar),
+    };
+    key.len() as u64 + 4 + scalar
 }
 
 /// The JSON size of a scalar; containers count through their fields.

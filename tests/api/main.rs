@@ -32,6 +32,7 @@ mod mutations_topics;
 mod operations;
 mod pagination;
 mod persisted;
+mod plans;
 mod read;
 mod replicas;
 mod responses;
@@ -249,6 +250,10 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         mutations_points::point_errors_write_nothing,
         mutations_revert::revert_to_the_seed_reproduces_it_exactly,
         mutations_revert::revisions_page_newest_first,
+        plans::planned_reads_answer_as_the_resolvers_do,
+        plans::plans_read_variables_and_cursors_as_the_resolvers_do,
+        plans::a_plan_loads_each_relation_once_for_the_whole_response,
+        plans::a_planned_answer_over_the_size_limit_is_refused,
         lossless::a_reform_under_a_neutral_heading_survives_revert,
         lossless::tricky_content_survives_export_and_import,
         lossless::revision_documents_equal_the_export_at_each_version,

@@ -18,6 +18,11 @@ use crate::{
     store::{articles::ArticleSort, points::PointKind},
 };
 
+/// The list `Topic.articles` pages through (its cursors name it).
+pub fn topic_articles_list(topic: i64) -> ListId {
+    ListId(format!("topic-articles:{topic}"))
+}
+
 /// A subject that tags articles, reforms and reactions, e.g. the Secret Speech.
 #[derive(Clone)]
 pub struct Topic(pub topic::Model);
@@ -61,7 +66,7 @@ impl Topic {
         let topic = self.0.id;
         PageArgs::new(first, after, last, before)
             .connection(
-                ListId(format!("topic-articles:{topic}")),
+                topic_articles_list(topic),
                 |window| async move {
                     let columns = selection::of_connection(ctx, selection::ARTICLE);
                     let page = load(ctx, ArticlesOfTopic(topic, window, columns)).await?;
