@@ -47,6 +47,7 @@ use super::{
     extension::{Report, Tracker, response_size_error},
     loaders::ContentLoader,
     persisted::PersistedQueries,
+    plan::Planned,
     reads::{self, Reads},
     response_size::{Reservation, ResponseMemory, ResponseSize},
 };
@@ -127,6 +128,9 @@ pub struct Executed {
     pub response: Response,
     /// What the guard learned: cost, budget, and whether execution began.
     pub report: Report,
+    /// The data, when a query plan answered (`response.data` is then null): written straight
+    /// into the JSON when the response is serialized.
+    planned: Option<Planned>,
     /// This response's share of the response memory budget, released when it is dropped
     /// (after serializing).
     _reservation: Option<Reservation>,
@@ -820,9 +824,11 @@ impl Executor {
         if let Some(executed) = executed {
             report.executed = executed;
         }
+        let mut planned = tracker.take_planned();
         if tracker.size().exceeded() {
             // Whatever was resolved before the limit is dropped: one error says why.
             response = Response::from_errors(vec![response_size_error(tracker.size())]);
+            planned = None;
         }
         if report.executed && !report.planned {
             tracker.order(&mut response.data);
@@ -867,6 +873,7 @@ impl Executor {
         Executed {
             response,
             report,
+            planned,
             _reservation: tracker.size().take_reservation(),
         }
     }
@@ -883,7 +890,9 @@ impl Serialize for Executed {
         if !response.errors.is_empty() {
             map.serialize_entry("errors", &response.errors)?;
         }
-        if self.report.executed || response.errors.is_empty() {
+        if let Some(planned) = &self.planned {
+            map.serialize_entry("data", planned)?;
+        } else if self.report.executed || response.errors.is_empty() {
             map.serialize_entry("data", &response.data)?;
         }
         if !response.extensions.is_empty() {

@@ -31,7 +31,7 @@ use super::{
     documents::Documents,
     guards::{self, QueryLimits},
     nul_bytes, order,
-    plan::{self, QueryPlans},
+    plan::{self, Planned, QueryPlans},
     response_size::ResponseSize,
 };
 use crate::error::{
@@ -116,6 +116,8 @@ pub struct Tracker {
     document: Arc<OnceLock<(Arc<ExecutableDocument>, Option<String>)>>,
     /// The request's variables, for a query plan.
     variables: Arc<OnceLock<Variables>>,
+    /// The data a query plan answered with, until the response is serialized.
+    planned: Arc<Mutex<Option<Planned>>>,
     /// The response's size so far and its share of the response memory budget.
     size: ResponseSize,
 }
@@ -134,6 +136,14 @@ impl Tracker {
     /// The response's size counter.
     pub fn size(&self) -> &ResponseSize {
         &self.size
+    }
+
+    /// Takes the data a query plan answered with, if one did.
+    pub fn take_planned(&self) -> Option<Planned> {
+        self.planned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Puts `data` (this request's result) in the order of its selection set.
@@ -473,8 +483,10 @@ impl Extension for Guard {
             && let Some(response) =
                 plan::execute(ctx, doc, name.as_deref(), variables, &tracker.size).await
         {
+            // The data is written when the response is serialized (`Executed`).
             tracker.update(|r| r.planned = true);
-            return response;
+            *tracker.planned.lock().unwrap_or_else(|e| e.into_inner()) = Some(response);
+            return Response::new(Value::Null);
         }
         let mut response = next.run(ctx, operation_name).await;
         if !response.errors.is_empty()

@@ -122,15 +122,14 @@ impl ResponseSize {
     /// for budget when the response outgrows its reservation. `false` once the response is over
     /// its limit: the execution should stop.
     pub async fn add_field(&self, key: &str, value: Option<&Value>) -> bool {
-        // `"key":` and a separator.
-        let mut bytes = key.len() as u64 + 4;
+        let mut bytes = key_bytes(key);
         if let Some(value) = value {
             bytes += scalar_size(value);
         }
         self.add(bytes).await
     }
 
-    /// Adds `bytes` counted elsewhere (with [`field_bytes`]), as [`Self::add_field`] does.
+    /// Adds `bytes` counted elsewhere (as [`Self::add_field`] counts), e.g. by a query plan.
     pub async fn add_bytes(&self, bytes: u64) -> bool {
         self.add(bytes).await
     }
@@ -219,25 +218,31 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What [`ResponseSize::add_field`] counts for a field resolved to `value`: its key, and a
-/// scalar's value (a list or an object counts through its own fields).
-pub fn field_bytes(key: &str, value: &Value) -> u64 {
-    let scalar = match value {
-        Value::List(_) | Value::Object(_) => 0,
-        scalar => scalar_size(scalar),
-    };
-    key.len() as u64 + 4 + scalar
+/// What a field counts for its key: `"key":` and a separator.
+pub fn key_bytes(key: &str) -> u64 {
+    key.len() as u64 + 4
 }
+
+/// What a string value counts: its quotes (escapes are rare in content and not worth a scan).
+pub fn string_bytes(s: &str) -> u64 {
+    s.len() as u64 + 2
+}
+
+/// What a number counts.
+pub const NUMBER_BYTES: u64 = 8;
+/// What a boolean counts.
+pub const BOOLEAN_BYTES: u64 = 5;
+/// What a null counts.
+pub const NULL_BYTES: u64 = 4;
 
 /// The JSON size of a scalar; containers count through their fields.
 fn scalar_size(value: &Value) -> u64 {
     match value {
-        Value::Null => 4,
-        Value::Boolean(_) => 5,
-        Value::Number(_) => 8,
-        // Quotes; escapes are rare in content and not worth a scan.
-        Value::String(s) => s.len() as u64 + 2,
-        Value::Enum(name) => name.len() as u64 + 2,
+        Value::Null => NULL_BYTES,
+        Value::Boolean(_) => BOOLEAN_BYTES,
+        Value::Number(_) => NUMBER_BYTES,
+        Value::String(s) => string_bytes(s),
+        Value::Enum(name) => string_bytes(name),
         Value::Binary(bytes) => bytes.len() as u64 * 4 / 3 + 2,
         Value::List(_) | Value::Object(_) => 2,
     }

@@ -5,8 +5,9 @@
 //! extension chain, every object a set of futures, every relation a wait for the batched
 //! loader. For the common reads (an article by slug, a page of articles, a topic's page of
 //! articles, each with their sections, reforms, reactions and topics) the statements are known
-//! from the document alone, so [`shape`] reads the document into a [`shape::Plan`] and
-//! [`run`] loads each level in one go and writes the values in selection order.
+//! from the document alone, so [`shape`] reads the document into a [`shape::Plan`], [`run`]
+//! loads each level in one go, and [`write`] serializes the rows straight into the response
+//! (no value tree in between), in selection order.
 //!
 //! A plan answers exactly what the resolvers would: the same statements (or fewer), the same
 //! bytes, the same surrogate keys for the response cache, the same response-size accounting.
@@ -17,10 +18,11 @@
 
 pub mod run;
 pub mod shape;
+pub mod write;
 
-use async_graphql::{
-    Response, Variables, extensions::ExtensionContext, parser::types::ExecutableDocument,
-};
+pub use write::Planned;
+
+use async_graphql::{Variables, extensions::ExtensionContext, parser::types::ExecutableDocument};
 
 use super::response_size::ResponseSize;
 use crate::metrics;
@@ -29,20 +31,21 @@ use crate::metrics;
 #[derive(Debug, Clone, Copy)]
 pub struct QueryPlans;
 
-/// Runs the selected operation of `doc` from a plan when it has one; `None`: the resolvers
-/// answer it (not plannable, or the plan gave up).
+/// Runs the selected operation of `doc` from a plan when it has one: its data, to be
+/// serialized into the response; `None`: the resolvers answer it (not plannable, or the plan
+/// gave up).
 pub async fn execute(
     ctx: &ExtensionContext<'_>,
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
     size: &ResponseSize,
-) -> Option<Response> {
+) -> Option<Planned> {
     let plan = shape::Plan::read(doc, operation_name, variables)?;
-    match run::run(ctx, &plan, size).await {
-        Ok(data) => {
+    match run::run(ctx, plan, size).await {
+        Ok(planned) => {
             metrics::count_plan("planned");
-            Some(Response::new(data))
+            Some(planned)
         }
         Err(why) => {
             tracing::debug!(reason = %why.0, "query plan gave up; resolving instead");
