@@ -3,10 +3,13 @@
 
 use clap::Parser;
 
-/// mimalloc instead of glibc's allocator: a GraphQL response allocates a value per field, and
-/// under load glibc's malloc/free took a third of the server's CPU (see bench/RESULTS.md).
+/// jemalloc instead of glibc's allocator: under load glibc's malloc/free took a third of the
+/// server's CPU, and mimalloc (v3), which replaced it, kept 2-3x the memory a large response
+/// needs (pages freed on another tokio worker than the one that allocated them). Measured
+/// with oha against mimalloc v3 and v2 (bench/RESULTS.md, 4 December): Q2 at 64 clients
+/// 391 / 414 / 457 req/s, peak RSS 135 / 92 / 39 MiB.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
