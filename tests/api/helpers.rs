@@ -508,6 +508,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The `/metrics` text (the recorder is one per test process: every server's series).
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
     /// Statements this app's pool has sent so far.
     pub fn statements(&self) -> u64 {
         self.statements.get()

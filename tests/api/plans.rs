@@ -124,16 +124,9 @@ async fn same_answer(planned: &TestApp, resolved: &TestApp, body: &Value) -> Val
 /// How many queries `app`'s process has answered from a plan (the recorder is shared by
 /// every server of this test process, so this only ever grows by at least this server's).
 async fn planned_count(app: &TestApp) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
+    app.metrics_text()
         .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics");
-    text.lines()
+        .lines()
         .find(|l| l.starts_with("annals_graphql_query_plans_total{path=\"planned\"}"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())

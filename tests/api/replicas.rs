@@ -197,15 +197,7 @@ pub async fn queries_read_a_replica_and_see_their_own_writes(app: TestApp) {
     let (seen, on_primary) = topics(&app, None, None).await;
     assert!(!seen.is_empty());
     assert_eq!(on_primary, 0, "a plain query reads the replica");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = app.metrics_text().await;
     // Series, not values: the metrics recorder is one per test process, and the replica test
     // beside this one takes its own `replica="0"` out of rotation at the same time (/readyz
     // above says this server's replica is in rotation).
