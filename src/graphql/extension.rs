@@ -31,7 +31,7 @@ use super::{
     documents::Documents,
     guards::{self, QueryLimits},
     nul_bytes, order,
-    plan::{self, Planned, QueryPlans},
+    plan::{self, Planned},
     response_size::ResponseSize,
 };
 use crate::error::{
@@ -52,6 +52,8 @@ pub struct Guards {
     pub max_cost: u64,
     /// The parsed documents of recent query texts.
     pub documents: Documents,
+    /// Whether queries run from a plan when they have one ([`plan`]).
+    pub query_plans: bool,
 }
 
 impl ExtensionFactory for Guards {
@@ -61,6 +63,7 @@ impl ExtensionFactory for Guards {
             introspection: self.introspection,
             max_cost: self.max_cost,
             documents: self.documents.clone(),
+            query_plans: self.query_plans,
             tracker: OnceLock::new(),
             missing_variables: Mutex::new(Vec::new()),
         })
@@ -174,6 +177,7 @@ struct Guard {
     introspection: bool,
     max_cost: u64,
     documents: Documents,
+    query_plans: bool,
     tracker: OnceLock<Tracker>,
     /// Required variables the request left out, reported once the document validates.
     missing_variables: Mutex<Vec<ServerError>>,
@@ -477,7 +481,7 @@ impl Extension for Guard {
         if tracker.report().dry_run {
             return Response::new(Value::Null);
         }
-        if ctx.data_opt::<QueryPlans>().is_some()
+        if self.query_plans
             && let Some((doc, name)) = tracker.document.get()
             && let Some(variables) = tracker.variables.get()
             && let Some(response) =

@@ -80,6 +80,7 @@ pub fn build_schema(
             introspection,
             max_cost: limits.complexity as u64,
             documents: documents::Documents::default(),
+            query_plans: data.as_ref().is_some_and(|d| d.query_plans),
         },
     );
     if !introspection {
@@ -97,9 +98,6 @@ pub fn build_schema(
             .data(data.db);
         if data.read_only {
             builder = builder.data(ReadOnly);
-        }
-        if data.query_plans {
-            builder = builder.data(plan::QueryPlans);
         }
     }
     builder.finish()

@@ -12,29 +12,13 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TOKEN, TestApp, TestDb};
+use crate::helpers::{Backend, TOKEN, TestApp, TestDb, get_graphql as get};
 
 const ARTICLE: &str =
     "query($slug: String!) { article(slug: $slug) { id title version sections { heading } } }";
 const UPDATE: &str = "mutation($id: ID!, $v: Int!, $title: String!) { updateArticle(id: $id, expectedVersion: $v, input: { title: $title }) { article { version } } }";
 
 /// A GET of `query` with `variables`, with extra headers; returns the response.
-async fn get(
-    app: &TestApp,
-    query: &str,
-    variables: &Value,
-    headers: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut request = app.client.get(app.url("/graphql")).query(&[
-        ("query", query.to_owned()),
-        ("variables", variables.to_string()),
-    ]);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.send().await.unwrap()
-}
-
 fn header(response: &reqwest::Response, name: &str) -> String {
     response
         .headers()

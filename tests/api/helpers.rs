@@ -334,6 +334,23 @@ pub struct TestApp {
     _db: TestDb,
 }
 
+/// `GET /graphql` with `query` and `variables` in the URL and `headers` added.
+pub async fn get_graphql(
+    app: &TestApp,
+    query: &str,
+    variables: &Value,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = app.client.get(app.url("/graphql")).query(&[
+        ("query", query.to_owned()),
+        ("variables", variables.to_string()),
+    ]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
 impl TestApp {
     /// Starts a server with default settings.
     pub async fn spawn(backend: Backend) -> Self {

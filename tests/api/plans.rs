@@ -10,7 +10,7 @@ use proptest::{
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestDb};
+use crate::helpers::{TestApp, TestDb, get_graphql};
 
 /// A server without plans beside `planned` (the test's own, with them), over the same database with
 /// synthetic content (articles with sections, reforms, reactions and topics), and the slugs
@@ -65,21 +65,12 @@ async fn raw(app: &TestApp, body: &Value) -> (Vec<u8>, u64) {
 /// GETs `query`; the surrogate keys of what the response read (the ETag is not compared: it
 /// names the content version, which on SQLite each process counts for itself).
 async fn surrogate_keys(app: &TestApp, query: &str) -> String {
-    let response = app
-        .client
-        .get(app.url("/graphql"))
-        .query(&[("query", query)])
-        .send()
-        .await
-        .expect("GET /graphql");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap_or_default().to_owned())
-            .unwrap_or_default()
-    };
-    header("surrogate-key")
+    let response = get_graphql(app, query, &json!({}), &[]).await;
+    response
+        .headers()
+        .get("surrogate-key")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
 }
 
 /// Asks both servers `body`: the same bytes, and the plan no more statements when it
@@ -177,34 +168,36 @@ fn maybe_object(
         .boxed()
 }
 
+/// The scalar fields of each planned type, `__typename` included.
+const ARTICLE_SCALARS: &[&str] = &[
+    "__typename",
+    "id",
+    "slug",
+    "title",
+    "summary",
+    "version",
+    "createdAt",
+    "updatedAt",
+];
+const SECTION_SCALARS: &[&str] = &["__typename", "id", "slug", "heading", "position", "body"];
+const POINT_SCALARS: &[&str] = &[
+    "__typename",
+    "id",
+    "slug",
+    "title",
+    "description",
+    "position",
+];
+const TOPIC_SCALARS: &[&str] = &["__typename", "id", "slug", "name", "description"];
+
 /// A selection of `Article`: scalars, and maybe each relation.
 fn article() -> BoxedStrategy<String> {
-    const SCALARS: &[&str] = &[
-        "__typename",
-        "id",
-        "slug",
-        "title",
-        "summary",
-        "version",
-        "createdAt",
-        "updatedAt",
-    ];
-    const SECTION: &[&str] = &["__typename", "id", "slug", "heading", "position", "body"];
-    const POINT: &[&str] = &[
-        "__typename",
-        "id",
-        "slug",
-        "title",
-        "description",
-        "position",
-    ];
-    const TOPIC: &[&str] = &["__typename", "id", "slug", "name", "description"];
     (
-        pick(SCALARS),
-        maybe_object("sections", pick(SECTION)),
-        maybe_object("reforms", pick(POINT)),
-        maybe_object("reactions", pick(POINT)),
-        maybe_object("topics", pick(TOPIC)),
+        pick(ARTICLE_SCALARS),
+        maybe_object("sections", pick(SECTION_SCALARS)),
+        maybe_object("reforms", pick(POINT_SCALARS)),
+        maybe_object("reactions", pick(POINT_SCALARS)),
+        maybe_object("topics", pick(TOPIC_SCALARS)),
     )
         .prop_flat_map(|(a, b, c, d, e)| Just([a, b, c, d, e].concat()).prop_shuffle())
         .prop_map(|fields| fields.join(" "))
@@ -283,7 +276,7 @@ fn root_field(index: usize, topics: Vec<String>) -> BoxedStrategy<String> {
         1 => Just("missing".to_owned()),
     ];
     let topic = (
-        pick(&["__typename", "id", "slug", "name", "description"]),
+        pick(TOPIC_SCALARS),
         proptest::option::of((page_args(), connection())),
     )
         .prop_map(|(mut fields, articles)| {

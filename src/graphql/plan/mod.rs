@@ -27,10 +27,6 @@ use async_graphql::{Variables, extensions::ExtensionContext, parser::types::Exec
 use super::response_size::ResponseSize;
 use crate::metrics;
 
-/// Marks a schema whose queries may run from plans (in the schema's data).
-#[derive(Debug, Clone, Copy)]
-pub struct QueryPlans;
-
 /// Runs the selected operation of `doc` from a plan when it has one: its data, to be
 /// serialized into the response; `None`: the resolvers answer it (not plannable, or the plan
 /// gave up).

@@ -109,16 +109,18 @@ pub async fn run(
     }
 
     // Level 2: the root topics' pages of articles.
-    let mut page_keys = Vec::new();
+    let mut topic_connections = Vec::new();
     for (field, root) in plan.fields.iter().zip(&roots) {
         if let (RootField::Topic { fields, .. }, Root::Topic(Some(topic))) = (&field.field, root) {
             for f in fields {
                 if let TopicField::Articles { args, connection } = &f.field {
-                    page_keys.push(topic_page_key(topic, args, connection)?);
+                    let key = topic_page_key(topic, args, connection)?;
+                    topic_connections.push((key, connection.as_slice()));
                 }
             }
         }
     }
+    let page_keys = topic_connections.iter().map(|(key, _)| key.clone());
     let topic_pages = load_all(loader, page_keys, dependencies).await?;
 
     // Level 3: every relation of every article in the response.
@@ -131,17 +133,12 @@ pub async fn run(
             (RootField::Articles { connection, .. }, Root::Articles(_, page)) => {
                 wanted.connection(page, connection);
             }
-            (RootField::Topic { fields, .. }, Root::Topic(Some(topic))) => {
-                for f in fields {
-                    if let TopicField::Articles { args, connection } = &f.field {
-                        let key = topic_page_key(topic, args, connection)?;
-                        if let Some(page) = topic_pages.get(&key) {
-                            wanted.connection(page, connection);
-                        }
-                    }
-                }
-            }
             _ => {}
+        }
+    }
+    for (key, connection) in &topic_connections {
+        if let Some(page) = topic_pages.get(key) {
+            wanted.connection(page, connection);
         }
     }
     let (sections, points, topics) = futures::try_join!(
