@@ -43,7 +43,7 @@ struct CursorData {
 }
 
 /// Identifies one ordered list, e.g. `articles:TITLE:ASC`; cursors are only valid for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListId(pub String);
 
 impl ListId {
@@ -120,6 +120,12 @@ impl PageArgs {
         let window = self.window(&list)?;
         let page = fetch(window).await?;
         Ok(C::from_page(page, &list, key, node, total))
+    }
+
+    /// Checks arguments that name no cursor, which need no list to decode one ([`Self::window`]
+    /// before the list is known); `None` when they name a cursor.
+    pub fn window_without_cursor(&self) -> Option<Result<Window, Error>> {
+        (self.after.is_none() && self.before.is_none()).then(|| self.window(&ListId::default()))
     }
 
     /// Checks the arguments and decodes the cursors for `list`.

@@ -6,9 +6,14 @@ use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult};
 use super::{
     columns::{self, Columns, FromColumns},
     page::{Key, KeyValue, Page, SortSpec, Window},
+    sections,
     sql::{SqlBuilder, like_pattern},
+    topics,
 };
-use crate::{entities::article, error::Result};
+use crate::{
+    entities::{article, section, topic},
+    error::Result,
+};
 
 const COLUMNS: &str = "a.id, a.slug, a.title, a.summary, a.version, a.created_at, a.updated_at";
 
@@ -108,6 +113,44 @@ pub async fn by_slug_with(
     let mut sql = select(db, columns);
     sql.push("a.slug = ").bind(slug.to_owned());
     Ok(columns::all(db, sql.build(), columns).await?.pop())
+}
+
+/// The article with this slug and its sections in document order, each with only its
+/// columns, in one statement: the sections are joined to the article (whose columns repeat on
+/// each section's row), which spares a round trip to the database for the commonest read.
+pub async fn by_slug_with_sections(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    columns: Columns,
+    section_columns: Columns,
+) -> Result<Option<(article::Model, Vec<section::Model>)>> {
+    let mut sql = SqlBuilder::new(db.get_database_backend(), "SELECT ");
+    sql.push(&article::Model::select_list(columns))
+        .push(", ")
+        .push(sections::joined_select_list(section_columns))
+        .push(" FROM articles a LEFT JOIN sections s ON s.article_id = a.id WHERE a.slug = ")
+        .bind(slug.to_owned())
+        .push(" ORDER BY s.position");
+    let rows = db.query_all_raw(sql.build()).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let article = article::Model::from_columns(first, columns)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // An article without sections is one row whose section columns are all NULL.
+        if row
+            .try_get::<Option<i64>>(sections::JOINED_PREFIX, "id")?
+            .is_some()
+        {
+            found.push(section::Model::from_prefixed(
+                row,
+                sections::JOINED_PREFIX,
+                section_columns,
+            )?);
+        }
+    }
+    Ok(Some((article, found)))
 }
 
 /// The article with this slug.
@@ -234,45 +277,25 @@ pub async fn pages_by_topic(
     columns: Columns,
 ) -> Result<Vec<(i64, article::Model)>> {
     let backend = db.get_database_backend();
-    let dir = if window.backward() { "DESC" } else { "ASC" };
-    let spec = SortSpec {
-        column: Some("a.created_at"),
-        id_column: "a.id",
-        descending: false,
-    };
-    let list = article::Model::select_list(columns);
+    let page = TopicPage::new(window, columns);
     let mut sql;
     if backend == DbBackend::Postgres {
-        // The inner `OFFSET 0` keeps the planner on a nested loop over `articles_pkey` per
-        // membership row instead of a hash join over every article (bench/README.md, Q3).
         sql = SqlBuilder::new(backend, "SELECT o.owner_id, p.* FROM unnest(CAST(");
         sql.bind(super::sql::ids_value(backend, topic_ids));
-        sql.push(" AS bigint[])) AS o(owner_id) CROSS JOIN LATERAL (SELECT ")
-            .push(&list)
-            .push(" FROM article_topics g CROSS JOIN LATERAL (SELECT ")
-            .push(&list)
-            .push(
-                " FROM articles a WHERE a.id = g.article_id OFFSET 0) a \
-                 WHERE g.topic_id = o.owner_id",
-            );
-        spec.push_conditions(&mut sql, window);
-        sql.push(&format!(" ORDER BY a.created_at {dir}, a.id {dir} LIMIT "))
-            .bind((window.limit() + 1) as i64);
+        sql.push(" AS bigint[])) AS o(owner_id) CROSS JOIN LATERAL ");
+        page.push_lateral(&mut sql, "o.owner_id");
         sql.push(&format!(
-            ") p ORDER BY o.owner_id, p.created_at {dir}, p.id {dir}"
+            " p ORDER BY o.owner_id, p.created_at {dir}, p.id {dir}",
+            dir = page.dir
         ));
     } else {
-        sql = SqlBuilder::new(backend, "SELECT * FROM (SELECT at.topic_id AS owner_id, ");
-        sql.push(&list);
-        sql.push(&format!(
-            ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
-             FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE "
-        ));
-        sql.in_ids("at.topic_id", topic_ids);
-        spec.push_conditions(&mut sql, window);
-        sql.push(") ranked WHERE rn <= ")
-            .bind((window.limit() + 1) as i64);
-        sql.push(" ORDER BY owner_id, rn");
+        sql = SqlBuilder::new(backend, "SELECT * FROM ");
+        page.push_ranked(&mut sql, |sql| {
+            sql.in_ids("at.topic_id", topic_ids);
+        });
+        sql.push(" WHERE rn <= ")
+            .bind(page.fetch)
+            .push(" ORDER BY owner_id, rn");
     }
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter()
@@ -283,6 +306,123 @@ pub async fn pages_by_topic(
             ))
         })
         .collect()
+}
+
+/// The topic with this slug and the rows of one page of its articles (as
+/// [`pages_by_topic`] fetches them, for [`Page::from_fetched`]), in one statement: the page is
+/// joined to the topic (whose columns repeat on each article's row). The window has no
+/// cursor: a cursor is checked against the topic's list, which needs the topic first.
+pub async fn topic_with_page(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    window: &Window,
+    columns: Columns,
+) -> Result<Option<(topic::Model, Vec<article::Model>)>> {
+    debug_assert!(window.after.is_none() && window.before.is_none());
+    let backend = db.get_database_backend();
+    let page = TopicPage::new(window, columns);
+    let mut sql = SqlBuilder::new(backend, "SELECT ");
+    sql.push(topics::joined_select_list());
+    if backend == DbBackend::Postgres {
+        sql.push(", p.* FROM topics t LEFT JOIN LATERAL ");
+        page.push_lateral(&mut sql, "t.id");
+        sql.push(" p ON true WHERE t.slug = ")
+            .bind(slug.to_owned())
+            .push(&format!(
+                " ORDER BY p.created_at {dir}, p.id {dir}",
+                dir = page.dir
+            ));
+    } else {
+        sql.push(", ranked.* FROM topics t LEFT JOIN ");
+        page.push_ranked(&mut sql, |sql| {
+            sql.push("at.topic_id IN (SELECT t2.id FROM topics t2 WHERE t2.slug = ")
+                .bind(slug.to_owned())
+                .push(")");
+        });
+        sql.push(" ON ranked.rn <= ")
+            .bind(page.fetch)
+            .push(" WHERE t.slug = ")
+            .bind(slug.to_owned())
+            .push(" ORDER BY ranked.rn");
+    }
+    let rows = db.query_all_raw(sql.build()).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let topic = topic::Model::from_query_result(first, topics::JOINED_PREFIX)?;
+    let mut fetched = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A topic without articles is one row whose article columns are all NULL.
+        if row.try_get::<Option<i64>>("", "id")?.is_some() {
+            fetched.push(article::Model::from_columns(row, columns)?);
+        }
+    }
+    Ok(Some((topic, fetched)))
+}
+
+/// One topic's page of articles, as a subquery of a statement that names the topics.
+struct TopicPage<'a> {
+    window: &'a Window,
+    list: String,
+    dir: &'static str,
+    /// Rows to fetch: one more than the page, to tell whether more follow.
+    fetch: i64,
+}
+
+impl<'a> TopicPage<'a> {
+    fn new(window: &'a Window, columns: Columns) -> Self {
+        Self {
+            window,
+            list: article::Model::select_list(columns),
+            dir: if window.backward() { "DESC" } else { "ASC" },
+            fetch: (window.limit() + 1) as i64,
+        }
+    }
+
+    fn spec() -> SortSpec<'static> {
+        SortSpec {
+            column: Some("a.created_at"),
+            id_column: "a.id",
+            descending: false,
+        }
+    }
+
+    /// PostgreSQL: `(SELECT ...)`, the page of the topic whose id is `owner` (a column of the
+    /// outer statement), walking its memberships in `(created_at, id)` order and stopping
+    /// after `fetch` rows.
+    fn push_lateral(&self, sql: &mut SqlBuilder, owner: &str) {
+        // The inner `OFFSET 0` keeps the planner on a nested loop over `articles_pkey` per
+        // membership row instead of a hash join over every article (bench/README.md, Q3).
+        sql.push("(SELECT ")
+            .push(&self.list)
+            .push(" FROM article_topics g CROSS JOIN LATERAL (SELECT ")
+            .push(&self.list)
+            .push(" FROM articles a WHERE a.id = g.article_id OFFSET 0) a WHERE g.topic_id = ")
+            .push(owner);
+        Self::spec().push_conditions(sql, self.window);
+        sql.push(&format!(
+            " ORDER BY a.created_at {dir}, a.id {dir} LIMIT ",
+            dir = self.dir
+        ))
+        .bind(self.fetch)
+        .push(")");
+    }
+
+    /// SQLite: `(SELECT ...) ranked`: every article of the topics that `topics` selects (it
+    /// pushes a condition on `at.topic_id`), numbered `rn` in page order, with its topic as
+    /// `owner_id`; the caller keeps `rn <= fetch`.
+    fn push_ranked(&self, sql: &mut SqlBuilder, topics: impl FnOnce(&mut SqlBuilder)) {
+        sql.push("(SELECT at.topic_id AS owner_id, ")
+            .push(&self.list)
+            .push(&format!(
+                ", ROW_NUMBER() OVER (PARTITION BY at.topic_id ORDER BY a.created_at {dir}, a.id {dir}) AS rn \
+                 FROM article_topics at JOIN articles a ON a.id = at.article_id WHERE ",
+                dir = self.dir
+            ));
+        topics(sql);
+        Self::spec().push_conditions(sql, self.window);
+        sql.push(") ranked");
+    }
 }
 
 /// How many articles each topic tags, as `(topic_id, count)`.

@@ -43,13 +43,32 @@ impl Columns {
         }
     }
 
-    /// The large column `name` of `row` when it was selected, else its default (empty).
-    fn large<T: TryGetable + Default>(self, row: &QueryResult, name: &str) -> Result<T, DbErr> {
+    /// The large column `prefix` + `name` of `row` when it was selected, else its default
+    /// (empty).
+    fn large<T: TryGetable + Default>(
+        self,
+        row: &QueryResult,
+        prefix: &str,
+        name: &str,
+    ) -> Result<T, DbErr> {
         match self {
             Self::Narrow => Ok(T::default()),
-            Self::Full => Ok(row.try_get("", name)?),
+            Self::Full => Ok(row.try_get(prefix, name)?),
         }
     }
+}
+
+/// `list` (`s.id, s.heading`) with each column named `prefix` + its name (`s.id AS s_id,
+/// s.heading AS s_heading`): the select list of a joined statement whose rows are read with
+/// [`FromColumns::from_prefixed`].
+pub fn aliased(list: &str, prefix: &str) -> String {
+    list.split(", ")
+        .map(|column| {
+            let name = column.rsplit('.').next().unwrap_or(column);
+            format!("{column} AS {prefix}{name}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Builds a row of an entity from a statement that selected it in a [`Columns`] shape.
@@ -65,21 +84,27 @@ pub trait FromColumns: Sized {
     }
 
     /// The row, with the large fields empty when they were not selected.
-    fn from_columns(row: &QueryResult, columns: Columns) -> Result<Self, DbErr>;
+    fn from_columns(row: &QueryResult, columns: Columns) -> Result<Self, DbErr> {
+        Self::from_prefixed(row, "", columns)
+    }
+
+    /// The row from the columns named `prefix` + each column's name (a joined statement
+    /// selects `s.id AS s_id`...), with the large fields empty when they were not selected.
+    fn from_prefixed(row: &QueryResult, prefix: &str, columns: Columns) -> Result<Self, DbErr>;
 }
 
 impl FromColumns for section::Model {
     const NARROW: &'static str = "s.id, s.article_id, s.position, s.slug, s.heading";
     const LARGE: &'static str = ", s.body";
 
-    fn from_columns(row: &QueryResult, columns: Columns) -> Result<Self, DbErr> {
+    fn from_prefixed(row: &QueryResult, p: &str, columns: Columns) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get("", "id")?,
-            article_id: row.try_get("", "article_id")?,
-            position: row.try_get("", "position")?,
-            slug: row.try_get("", "slug")?,
-            heading: row.try_get("", "heading")?,
-            body: columns.large(row, "body")?,
+            id: row.try_get(p, "id")?,
+            article_id: row.try_get(p, "article_id")?,
+            position: row.try_get(p, "position")?,
+            slug: row.try_get(p, "slug")?,
+            heading: row.try_get(p, "heading")?,
+            body: columns.large(row, p, "body")?,
         })
     }
 }
@@ -88,15 +113,15 @@ impl FromColumns for article::Model {
     const NARROW: &'static str = "a.id, a.slug, a.title, a.version, a.created_at, a.updated_at";
     const LARGE: &'static str = ", a.summary";
 
-    fn from_columns(row: &QueryResult, columns: Columns) -> Result<Self, DbErr> {
+    fn from_prefixed(row: &QueryResult, p: &str, columns: Columns) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get("", "id")?,
-            slug: row.try_get("", "slug")?,
-            title: row.try_get("", "title")?,
-            summary: columns.large(row, "summary")?,
-            version: row.try_get("", "version")?,
-            created_at: row.try_get("", "created_at")?,
-            updated_at: row.try_get("", "updated_at")?,
+            id: row.try_get(p, "id")?,
+            slug: row.try_get(p, "slug")?,
+            title: row.try_get(p, "title")?,
+            summary: columns.large(row, p, "summary")?,
+            version: row.try_get(p, "version")?,
+            created_at: row.try_get(p, "created_at")?,
+            updated_at: row.try_get(p, "updated_at")?,
         })
     }
 }
@@ -105,15 +130,15 @@ impl FromColumns for Point {
     const NARROW: &'static str = "p.id, p.article_id, p.section_id, p.position, p.slug, p.title";
     const LARGE: &'static str = ", p.description";
 
-    fn from_columns(row: &QueryResult, columns: Columns) -> Result<Self, DbErr> {
+    fn from_prefixed(row: &QueryResult, p: &str, columns: Columns) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get("", "id")?,
-            article_id: row.try_get("", "article_id")?,
-            section_id: row.try_get("", "section_id")?,
-            position: row.try_get("", "position")?,
-            slug: row.try_get("", "slug")?,
-            title: row.try_get("", "title")?,
-            description: columns.large(row, "description")?,
+            id: row.try_get(p, "id")?,
+            article_id: row.try_get(p, "article_id")?,
+            section_id: row.try_get(p, "section_id")?,
+            position: row.try_get(p, "position")?,
+            slug: row.try_get(p, "slug")?,
+            title: row.try_get(p, "title")?,
+            description: columns.large(row, p, "description")?,
         })
     }
 }
@@ -123,17 +148,17 @@ impl FromColumns for revision::Model {
         "r.id, r.article_id, r.version, r.created_at, r.editor, r.change, r.node_id";
     const LARGE: &'static str = ", r.document, r.snapshot";
 
-    fn from_columns(row: &QueryResult, columns: Columns) -> Result<Self, DbErr> {
+    fn from_prefixed(row: &QueryResult, p: &str, columns: Columns) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get("", "id")?,
-            article_id: row.try_get("", "article_id")?,
-            version: row.try_get("", "version")?,
-            created_at: row.try_get("", "created_at")?,
-            editor: row.try_get("", "editor")?,
-            change: row.try_get("", "change")?,
-            node_id: row.try_get("", "node_id")?,
-            document: columns.large(row, "document")?,
-            snapshot: columns.large(row, "snapshot")?,
+            id: row.try_get(p, "id")?,
+            article_id: row.try_get(p, "article_id")?,
+            version: row.try_get(p, "version")?,
+            created_at: row.try_get(p, "created_at")?,
+            editor: row.try_get(p, "editor")?,
+            change: row.try_get(p, "change")?,
+            node_id: row.try_get(p, "node_id")?,
+            document: columns.large(row, p, "document")?,
+            snapshot: columns.large(row, p, "snapshot")?,
         })
     }
 }
@@ -171,5 +196,10 @@ mod tests {
             "s.id, s.article_id, s.position, s.slug, s.heading"
         );
         assert!(section::Model::select_list(Columns::Full).ends_with(", s.body"));
+        assert_eq!(
+            aliased(&section::Model::select_list(Columns::Full), "s_"),
+            "s.id AS s_id, s.article_id AS s_article_id, s.position AS s_position, \
+             s.slug AS s_slug, s.heading AS s_heading, s.body AS s_body"
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Reading and writing sections.
 
+use std::sync::LazyLock;
+
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
@@ -18,6 +20,22 @@ fn select(db: &impl ConnectionTrait, columns: Columns) -> SqlBuilder {
         .push(" FROM sections s WHERE ");
     sql
 }
+
+/// The select list of sections joined to another table (`s.id AS s_id`...), read with
+/// [`FromColumns::from_prefixed`] and [`JOINED_PREFIX`]; built once per shape.
+pub fn joined_select_list(columns: Columns) -> &'static str {
+    static LISTS: LazyLock<[String; 2]> = LazyLock::new(|| {
+        [Columns::Narrow, Columns::Full]
+            .map(|c| columns::aliased(&section::Model::select_list(c), JOINED_PREFIX))
+    });
+    match columns {
+        Columns::Narrow => &LISTS[0],
+        Columns::Full => &LISTS[1],
+    }
+}
+
+/// The prefix of a joined section's column names ([`joined_select_list`]).
+pub const JOINED_PREFIX: &str = "s_";
 
 /// Sections with these ids.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<section::Model>> {

@@ -1,5 +1,7 @@
 //! Reading and writing topics and their tags.
 
+use std::sync::LazyLock;
+
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
@@ -14,6 +16,17 @@ use super::{
 use crate::{entities::topic, error::Result};
 
 const COLUMNS: &str = "t.id, t.slug, t.name, t.description";
+
+/// The prefix of a joined topic's column names ([`joined_select_list`]).
+pub const JOINED_PREFIX: &str = "t_";
+
+/// The select list of a topic joined to another table (`t.id AS t_id`...), read with
+/// `topic::Model::from_query_result(row, JOINED_PREFIX)`; built once.
+pub fn joined_select_list() -> &'static str {
+    static LIST: LazyLock<String> =
+        LazyLock::new(|| super::columns::aliased(COLUMNS, JOINED_PREFIX));
+    &LIST
+}
 
 /// What a topic can tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -253,6 +253,8 @@ fn all_tests() -> Vec<(&'static str, TestFn)> {
         plans::planned_reads_answer_as_the_resolvers_do,
         plans::plans_read_variables_and_cursors_as_the_resolvers_do,
         plans::a_plan_loads_each_relation_once_for_the_whole_response,
+        plans::a_root_article_comes_with_its_sections_in_one_statement,
+        plans::a_root_topic_comes_with_its_first_page_in_one_statement,
         plans::a_planned_answer_over_the_size_limit_is_refused,
         lossless::a_reform_under_a_neutral_heading_survives_revert,
         lossless::tricky_content_survives_export_and_import,

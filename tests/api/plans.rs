@@ -18,6 +18,20 @@ use crate::helpers::{TestApp, TestDb, get_graphql};
 async fn pair(planned: &TestApp) -> (TestApp, Vec<String>) {
     let (ok, _, stderr) = planned.cli(&["seed", "--synthetic", "100"]);
     assert!(ok, "seed: {stderr}");
+    // An article without sections (and so without points): its `sections` are `[]`.
+    planned
+        .mutate_ok(
+            "mutation($input: CreateArticleInput!) { createArticle(input: $input) { article { id } } }",
+            json!({ "input": { "slug": "empty", "title": "Empty", "summary": "" } }),
+        )
+        .await;
+    // A topic that tags nothing: its pages of articles are empty.
+    planned
+        .mutate_ok(
+            "mutation($input: CreateTopicInput!) { createTopic(input: $input) { topic { id } } }",
+            json!({ "input": { "slug": "empty", "name": "Empty" } }),
+        )
+        .await;
     let resolved = TestApp::spawn_on(
         planned.backend,
         TestDb::existing(planned.database_url.clone()),
@@ -268,11 +282,13 @@ fn root_field(index: usize, topics: Vec<String>) -> BoxedStrategy<String> {
         Just("de-stalinization"),
         Just("synthetic-1"),
         Just("synthetic-12"),
+        Just("empty"),
         Just("missing"),
     ];
     let topic_slug = prop_oneof![
         3 => proptest::sample::select(topics),
         1 => Just("secret-speech".to_owned()),
+        1 => Just("empty".to_owned()),
         1 => Just("missing".to_owned()),
     ];
     let topic = (
@@ -406,8 +422,9 @@ pub async fn plans_read_variables_and_cursors_as_the_resolvers_do(app: TestApp) 
 }
 
 /// A plan loads each relation once for every article of the response, wherever the article
-/// stands: the root article's sections and a topic's articles' sections in one statement,
-/// where the resolvers need one per level.
+/// stands: the root article comes with its sections, the root topic with its page of
+/// articles, and all those articles' sections in one statement, where the resolvers need one
+/// per level.
 pub async fn a_plan_loads_each_relation_once_for_the_whole_response(app: TestApp) {
     let (resolved, topics) = pair(&app).await;
     let planned = app;
@@ -419,10 +436,53 @@ pub async fn a_plan_loads_each_relation_once_for_the_whole_response(app: TestApp
     let body = json!({ "query": query });
     let (_, plan_statements) = raw(&planned, &body).await;
     let (_, resolver_statements) = raw(&resolved, &body).await;
-    // article, topic; the topic's page; sections (the resolvers: sections of the root
-    // article with the page, then the page's sections).
-    assert_eq!((plan_statements, resolver_statements), (4, 5));
+    // The article with its sections, the topic with its page; the page's sections (the
+    // resolvers: the article, the topic; the root article's sections with the page; the
+    // page's sections).
+    assert_eq!((plan_statements, resolver_statements), (3, 5));
     same_answer(&planned, &resolved, &body).await;
+}
+
+/// A root article that asks for its sections is one statement (the sections joined to it),
+/// where the resolvers send two, whatever it has: sections in document order, none, or no
+/// article at all; asked for in two column shapes, it is still one statement.
+pub async fn a_root_article_comes_with_its_sections_in_one_statement(app: TestApp) {
+    let (resolved, _) = pair(&app).await;
+    let planned = app;
+    for (slug, sections) in [("de-stalinization", true), ("empty", false)] {
+        for (fields, key) in [
+            ("sections { heading body }", "sections"),
+            ("title a: sections { id } b: sections { body }", "b"),
+        ] {
+            let body =
+                json!({ "query": format!("{{ article(slug: \"{slug}\") {{ {fields} }} }}") });
+            let (_, plan_statements) = raw(&planned, &body).await;
+            let (_, resolver_statements) = raw(&resolved, &body).await;
+            assert_eq!((plan_statements, resolver_statements), (1, 2), "{body}");
+            let answer = same_answer(&planned, &resolved, &body).await;
+            let rows = answer["data"]["article"][key].as_array().expect("sections");
+            assert_eq!(!rows.is_empty(), sections, "{answer}");
+        }
+    }
+    let body = json!({ "query": "{ article(slug: \"missing\") { sections { heading } } }" });
+    assert_eq!(raw(&planned, &body).await.1, 1);
+    let answer = same_answer(&planned, &resolved, &body).await;
+    assert_eq!(answer["data"]["article"], Value::Null);
+
+    let sql = planned
+        .data_and_sql(
+            "{ article(slug: \"de-stalinization\") { sections { heading } } }",
+            json!({}),
+        )
+        .await
+        .1;
+    assert_eq!(sql.len(), 1, "{sql:#?}");
+    assert!(sql[0].contains("JOIN sections s"), "{}", sql[0]);
+    assert!(
+        !sql[0].contains("body"),
+        "a heading-only read loads no body: {}",
+        sql[0]
+    );
 }
 
 /// A planned answer over the response-size limit is refused as the resolvers refuse it.
@@ -453,4 +513,64 @@ pub async fn a_planned_answer_over_the_size_limit_is_refused(app: TestApp) {
     let small = json!({ "query": "{ articles(first: 2) { nodes { title } } }" });
     let answer = same_answer(&planned, &resolved, &small).await;
     assert!(answer.get("errors").is_none(), "{answer}");
+}
+
+/// A root topic whose page of articles names no cursor is one statement (the page joined to
+/// it), where the resolvers send two, whatever the page holds: articles in either direction,
+/// none, or no topic at all. A cursor is checked against the topic's list first, so a page
+/// after one is its own statement, as the resolvers send it.
+pub async fn a_root_topic_comes_with_its_first_page_in_one_statement(app: TestApp) {
+    let (resolved, topics) = pair(&app).await;
+    let planned = app;
+    let busiest = &topics[0];
+    for (slug, articles) in [(busiest.as_str(), true), ("empty", false)] {
+        for args in ["(first: 2)", "(last: 2)", "", "(first: 0)"] {
+            let query = format!(
+                "{{ topic(slug: \"{slug}\") {{ name articles{args} {{
+                    pageInfo {{ hasNextPage hasPreviousPage endCursor }} nodes {{ slug }} }} }} }}"
+            );
+            let body = json!({ "query": query });
+            let (_, plan_statements) = raw(&planned, &body).await;
+            let (_, resolver_statements) = raw(&resolved, &body).await;
+            assert_eq!((plan_statements, resolver_statements), (1, 2), "{body}");
+            let answer = same_answer(&planned, &resolved, &body).await;
+            let nodes = answer["data"]["topic"]["articles"]["nodes"]
+                .as_array()
+                .unwrap();
+            assert_eq!(
+                !nodes.is_empty(),
+                articles && args != "(first: 0)",
+                "{answer}"
+            );
+        }
+    }
+    let body = json!({ "query": "{ topic(slug: \"missing\") { articles { nodes { slug } } } }" });
+    assert_eq!(raw(&planned, &body).await.1, 1);
+    assert_eq!(
+        same_answer(&planned, &resolved, &body).await["data"]["topic"],
+        Value::Null
+    );
+
+    // After a cursor: the topic, then its page.
+    let first = same_answer(
+        &planned,
+        &resolved,
+        &json!({ "query": format!("{{ topic(slug: \"{busiest}\") {{ articles(first: 1) {{ pageInfo {{ endCursor }} }} }} }}") }),
+    )
+    .await;
+    let cursor = &first["data"]["topic"]["articles"]["pageInfo"]["endCursor"];
+    let body = json!({
+        "query": "query($slug: String!, $after: String) { topic(slug: $slug) { articles(first: 2, after: $after) { nodes { slug sections { heading } } } } }",
+        "variables": { "slug": busiest, "after": cursor },
+    });
+    let (_, plan_statements) = raw(&planned, &body).await;
+    assert_eq!(plan_statements, 3, "{body}");
+    let answer = same_answer(&planned, &resolved, &body).await;
+    assert!(
+        !answer["data"]["topic"]["articles"]["nodes"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{answer}"
+    );
 }

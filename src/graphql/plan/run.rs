@@ -1,12 +1,13 @@
 //! Running a [`Plan`]: one batched load per level, decided up front; [`super::write`] then
 //! writes the response.
 //!
-//! Every statement is the one the resolvers would send (the same store functions and batched
-//! loaders, with the same column shapes), every surrogate key the resolvers would record is
-//! recorded, and every field is counted into the response's size as the guard counts it. The
-//! levels: the root fields (each its own statement, all at once), then the root topics' pages
-//! of articles (one statement), then the relations of every article in the response (one
-//! statement per relation, all at once).
+//! Every statement is one the resolvers would send (the same store functions and batched
+//! loaders, with the same column shapes), except that a root article's sections are joined to
+//! it: one round trip fewer for the commonest read. Every surrogate key the resolvers would
+//! record is recorded, and every field is counted into the response's size as the guard
+//! counts it. The levels: the root fields (each its own statement, all at once), then the
+//! root topics' pages of articles (one statement), then the relations of every article in the
+//! response (one statement per relation, all at once).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -31,7 +32,9 @@ use crate::{
     error::Error,
     graphql::{
         batch::BatchLoader,
-        loaders::{ContentLoader, Depends, PointsOfArticle, SectionsOfArticle, TopicsOf},
+        loaders::{
+            ArticlesOfTopic, ContentLoader, Depends, PointsOfArticle, SectionsOfArticle, TopicsOf,
+        },
         pagination::ListId,
         query::articles_list,
         response_size::ResponseSize,
@@ -40,7 +43,7 @@ use crate::{
         self,
         articles::{ArticleFilter, ArticleSort},
         columns::Columns,
-        page::Page,
+        page::{Page, Window},
         points::PointKind,
         topics::Tagged,
     },
@@ -90,9 +93,17 @@ pub async fn run(
         .content();
     let dependencies = ctx.data_opt::<Arc<Dependencies>>().map(Arc::as_ref);
 
-    // Level 1: the root fields.
-    let roots = join_all(plan.fields.iter().map(|f| root(db, &f.field))).await;
-    let roots = roots.into_iter().collect::<Result<Vec<_>, _>>()?;
+    // Level 1: the root fields (a root article's sections and a root topic's page of
+    // articles come with it).
+    let loads = join_all(plan.fields.iter().map(|f| root(db, &f.field, dependencies))).await;
+    let mut roots = Vec::with_capacity(loads.len());
+    let mut loaded = Loaded::default();
+    for load in loads {
+        let (root, joined) = load?;
+        roots.push(root);
+        loaded.sections.extend(joined.sections);
+        loaded.topic_pages.extend(joined.topic_pages);
+    }
     if let Some(dependencies) = dependencies {
         for root in &roots {
             match root {
@@ -120,8 +131,12 @@ pub async fn run(
             }
         }
     }
-    let page_keys = topic_connections.iter().map(|(key, _)| key.clone());
-    let topic_pages = load_all(loader, page_keys, dependencies).await?;
+    let page_keys = topic_connections
+        .iter()
+        .map(|(key, _)| key.clone())
+        .filter(|key| !loaded.topic_pages.contains_key(key));
+    let more_pages = load_all(loader, page_keys, dependencies).await?;
+    loaded.topic_pages.extend(more_pages);
 
     // Level 3: every relation of every article in the response.
     let mut wanted = Wanted::default();
@@ -137,42 +152,62 @@ pub async fn run(
         }
     }
     for (key, connection) in &topic_connections {
-        if let Some(page) = topic_pages.get(key) {
+        if let Some(page) = loaded.topic_pages.get(key) {
             wanted.connection(page, connection);
         }
     }
+    wanted
+        .sections
+        .retain(|key| !loaded.sections.contains_key(key));
     let (sections, points, topics) = futures::try_join!(
         load_all(loader, wanted.sections, dependencies),
         load_all(loader, wanted.points, dependencies),
         load_all(loader, wanted.topics, dependencies),
     )?;
+    loaded.sections.extend(sections);
+    loaded.points = points;
+    loaded.topics = topics;
 
-    let planned = Planned::new(
-        plan,
-        roots,
-        Loaded {
-            topic_pages,
-            sections,
-            points,
-            topics,
-        },
-    );
+    let planned = Planned::new(plan, roots, loaded);
     // Past the limit, the execution module answers the `responseSize` error instead.
     size.add_bytes(planned.bytes()).await;
     Ok(planned)
 }
 
-/// Loads what one root field needs: its own statement, as its resolver sends it.
+/// Loads what one root field needs in one statement: its own row, as its resolver reads it,
+/// and what can be joined to it: an article's sections, a topic's page of articles (when the
+/// page names no cursor, which only the topic's list can check). What is joined comes back
+/// as `Loaded`, under the keys the resolvers' loaders would use, its dependencies recorded.
 fn root<'a>(
     db: &'a DatabaseConnection,
     field: &'a RootField,
-) -> BoxFuture<'a, Result<Root, GaveUp>> {
+    dependencies: Option<&'a Dependencies>,
+) -> BoxFuture<'a, Result<(Root, Loaded), GaveUp>> {
     async move {
-        Ok(match field {
+        let mut joined = Loaded::default();
+        let root = match field {
             RootField::Typename => Root::Typename,
             RootField::Article { slug, fields } => {
                 let columns = Columns::full_if(ArticleField::wide(fields));
-                Root::Article(store::articles::by_slug_with(db, slug, columns).await?)
+                let shapes = section_shapes(fields);
+                if shapes.is_empty() {
+                    Root::Article(store::articles::by_slug_with(db, slug, columns).await?)
+                } else {
+                    let widest = Columns::widest(shapes.iter().copied());
+                    let found =
+                        store::articles::by_slug_with_sections(db, slug, columns, widest).await?;
+                    let article = found.map(|(article, rows)| {
+                        for shape in shapes {
+                            let key = SectionsOfArticle(article.id, shape);
+                            if let Some(dependencies) = dependencies {
+                                key.depends(Some(&rows), dependencies);
+                            }
+                            joined.sections.insert(key, rows.clone());
+                        }
+                        article
+                    });
+                    Root::Article(article)
+                }
             }
             RootField::Articles { args, connection } => {
                 let (sort, descending) = (ArticleSort::CreatedAt, false);
@@ -184,10 +219,41 @@ fn root<'a>(
                     store::articles::page(db, &filter, sort, descending, &window, columns).await?;
                 Root::Articles(list, page)
             }
-            RootField::Topic { slug, .. } => Root::Topic(store::topics::by_slug(db, slug).await?),
-        })
+            RootField::Topic { slug, fields } => match joinable_page(fields) {
+                None => Root::Topic(store::topics::by_slug(db, slug).await?),
+                Some((window, columns)) => {
+                    let window = window?;
+                    let found =
+                        store::articles::topic_with_page(db, slug, &window, columns).await?;
+                    let topic = found.map(|(topic, fetched)| {
+                        let key = ArticlesOfTopic(topic.id, window.clone(), columns);
+                        let page = Page::from_fetched(fetched, &window);
+                        if let Some(dependencies) = dependencies {
+                            key.depends(Some(&page), dependencies);
+                        }
+                        joined.topic_pages.insert(key, page);
+                        topic
+                    });
+                    Root::Topic(topic)
+                }
+            },
+        };
+        Ok((root, joined))
     }
     .boxed()
+}
+
+/// The window and column shape of a topic's first `articles` field when it names no cursor:
+/// that page can be joined to the topic.
+fn joinable_page(
+    fields: &[Keyed<TopicField>],
+) -> Option<(Result<Window, crate::error::Error>, Columns)> {
+    fields.iter().find_map(|f| match &f.field {
+        TopicField::Articles { args, connection } => args
+            .window_without_cursor()
+            .map(|window| (window, Columns::full_if(connection_wide(connection)))),
+        _ => None,
+    })
 }
 
 /// Loads every key in one batch (as the batched loader would), recording what each answer
@@ -216,6 +282,20 @@ where
         }
     }
     Ok(values)
+}
+
+/// The distinct column shapes of an article's `sections` fields (none: it asks for none).
+fn section_shapes(fields: &[Keyed<ArticleField>]) -> Vec<Columns> {
+    let mut shapes: Vec<Columns> = fields
+        .iter()
+        .filter_map(|f| match &f.field {
+            ArticleField::Sections(s) => Some(section_columns(s)),
+            _ => None,
+        })
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes
 }
 
 /// The relations the response's articles need, as loader keys.

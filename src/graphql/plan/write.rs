@@ -39,6 +39,7 @@ use crate::{
 };
 
 /// What a plan loaded below its root fields.
+#[derive(Default)]
 pub struct Loaded {
     /// The root topics' pages of articles.
     pub topic_pages: HashMap<ArticlesOfTopic, Page<article::Model>>,
