@@ -10,8 +10,9 @@
 //! (no value tree in between), in selection order.
 //!
 //! A plan answers exactly what the resolvers would, with the same statements or fewer (a root
-//! article's sections are joined to it): the same bytes, the same surrogate keys for the
-//! response cache, the same response-size accounting. Anything the plan does not know
+//! article's sections, and a root topic's first page of articles, are joined to their root
+//! row): the same bytes, the same surrogate keys for the response cache, the same
+//! response-size accounting. Anything the plan does not know
 //! (another field or argument, fragments, directives, a response key given twice) is not
 //! planned; anything that goes wrong while running one (a cursor of another list, a database
 //! error) falls back to the resolvers, which answer it with their usual errors.

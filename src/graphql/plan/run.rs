@@ -2,12 +2,13 @@
 //! writes the response.
 //!
 //! Every statement is one the resolvers would send (the same store functions and batched
-//! loaders, with the same column shapes), except that a root article's sections are joined to
-//! it: one round trip fewer for the commonest read. Every surrogate key the resolvers would
-//! record is recorded, and every field is counted into the response's size as the guard
-//! counts it. The levels: the root fields (each its own statement, all at once), then the
-//! root topics' pages of articles (one statement), then the relations of every article in the
-//! response (one statement per relation, all at once).
+//! loaders, with the same column shapes), except that a root article's sections and a root
+//! topic's first page of articles are joined to their root row: one round trip fewer for the
+//! commonest reads. Every surrogate key the resolvers would record is recorded, and every
+//! field is counted into the response's size as the guard counts it. The levels: the root
+//! fields (each its own statement, all at once), then the root topics' pages of articles
+//! after a cursor (one statement), then the relations of every article in the response (one
+//! statement per relation, all at once).
 
 use std::{
     collections::{HashMap, HashSet},
