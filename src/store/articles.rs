@@ -138,17 +138,7 @@ pub async fn by_slug_with_sections(
     let article = article::Model::from_columns(first, columns)?;
     let mut found = Vec::with_capacity(rows.len());
     for row in &rows {
-        // An article without sections is one row whose section columns are all NULL.
-        if row
-            .try_get::<Option<i64>>(sections::JOINED_PREFIX, "id")?
-            .is_some()
-        {
-            found.push(section::Model::from_prefixed(
-                row,
-                sections::JOINED_PREFIX,
-                section_columns,
-            )?);
-        }
+        found.extend(sections::joined(row, section_columns)?);
     }
     Ok(Some((article, found)))
 }

@@ -22,7 +22,7 @@ fn select(db: &impl ConnectionTrait, columns: Columns) -> SqlBuilder {
 }
 
 /// The select list of sections joined to another table (`s.id AS s_id`...), read with
-/// [`FromColumns::from_prefixed`] and [`JOINED_PREFIX`]; built once per shape.
+/// [`joined`]; built once per shape.
 pub fn joined_select_list(columns: Columns) -> &'static str {
     static LISTS: LazyLock<[String; 2]> = LazyLock::new(|| {
         [Columns::Narrow, Columns::Full]
@@ -35,7 +35,19 @@ pub fn joined_select_list(columns: Columns) -> &'static str {
 }
 
 /// The prefix of a joined section's column names ([`joined_select_list`]).
-pub const JOINED_PREFIX: &str = "s_";
+const JOINED_PREFIX: &str = "s_";
+
+/// The section on a row that [`joined_select_list`] selected, if any: a `LEFT JOIN` row
+/// whose owner has no sections has them all NULL.
+pub fn joined(
+    row: &sea_orm::QueryResult,
+    columns: Columns,
+) -> std::result::Result<Option<section::Model>, sea_orm::DbErr> {
+    match row.try_get::<Option<i64>>(JOINED_PREFIX, "id")? {
+        None => Ok(None),
+        Some(_) => section::Model::from_prefixed(row, JOINED_PREFIX, columns).map(Some),
+    }
+}
 
 /// Sections with these ids.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<section::Model>> {
